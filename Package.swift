@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "teardown",
+    platforms: [.macOS(.v15)],
+    products: [
+        /// Capture files → decoded segments → per-connection teardown verdicts → reports. No libpcap.
+        .library(name: "TeardownAnalysis", targets: ["TeardownWire", "TeardownAnalysis", "TeardownReport"]),
+        /// Live libpcap capture and tcpdump-expression filters.
+        .library(name: "TeardownCapture", targets: ["TeardownCapture"]),
+        .executable(name: "teardown", targets: ["teardown"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
+        ),
+        .target(name: "TeardownWire"),
+        .target(name: "TeardownAnalysis", dependencies: ["TeardownWire"]),
+        .target(name: "TeardownReport", dependencies: ["TeardownAnalysis", "TeardownWire"]),
+        .target(name: "TeardownCapture", dependencies: ["CPcap", "TeardownWire", "TeardownAnalysis"]),
+        .executableTarget(
+            name: "teardown",
+            dependencies: [
+                "TeardownWire", "TeardownAnalysis", "TeardownReport", "TeardownCapture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "TeardownTestSupport",
+            dependencies: ["TeardownWire", "TeardownAnalysis"],
+            path: "Tests/TeardownTestSupport"
+        ),
+        .testTarget(name: "TeardownWireTests", dependencies: ["TeardownWire", "TeardownTestSupport"]),
+        .testTarget(
+            name: "TeardownAnalysisTests",
+            dependencies: ["TeardownAnalysis", "TeardownWire", "TeardownReport", "TeardownTestSupport"]
+        ),
+        .testTarget(
+            name: "TeardownCLITests",
+            dependencies: ["teardown", "TeardownTestSupport"]
+        ),
+    ]
+)

@@ -1,0 +1,53 @@
+import TeardownWire
+
+/// One analysed TCP connection: how it ended, who closed and who reset, and what was lost
+/// (contract §§2–4). This is the typed result that reports print and test suites assert on.
+public struct Connection: Sendable, Hashable {
+    /// 1-based, in order of each connection's first packet.
+    public var id: Int
+    public var client: SocketAddress
+    public var server: SocketAddress
+    public var verdict: Verdict
+    /// For `half-closed`: whether the second FIN was seen too. `true` for `graceful`.
+    public var completed: Bool
+    public var firstCloser: FirstCloser?
+    public var resetBy: Side?
+    /// No SYN was captured, so the start of the connection is missing (contract 1.2).
+    public var partial: Bool
+    /// Payload bytes sent by each side, each byte once.
+    public var bytes: PerSide<Int64>
+    /// New payload bytes sent by the other side after the first FIN.
+    public var bytesAfterFirstFin: Int64
+    /// Payload bytes each side sent that its peer never acknowledged (contract 3.1).
+    public var lostBytes: PerSide<Int64>
+    public var packets: Int
+    public var firstSeen: Timestamp
+    public var lastSeen: Timestamp
+    public var notes: [Note]
+
+    public init(
+        id: Int, client: SocketAddress, server: SocketAddress, verdict: Verdict, completed: Bool,
+        firstCloser: FirstCloser?, resetBy: Side?, partial: Bool, bytes: PerSide<Int64>,
+        bytesAfterFirstFin: Int64, lostBytes: PerSide<Int64>, packets: Int,
+        firstSeen: Timestamp, lastSeen: Timestamp, notes: [Note]
+    ) {
+        self.id = id
+        self.client = client
+        self.server = server
+        self.verdict = verdict
+        self.completed = completed
+        self.firstCloser = firstCloser
+        self.resetBy = resetBy
+        self.partial = partial
+        self.bytes = bytes
+        self.bytesAfterFirstFin = bytesAfterFirstFin
+        self.lostBytes = lostBytes
+        self.packets = packets
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.notes = notes
+    }
+
+    /// Total payload bytes lost, both sides.
+    public var totalLostBytes: Int64 { lostBytes.client + lostBytes.server }
+}

@@ -1,0 +1,74 @@
+import TeardownWire
+
+/// What one side of a connection has shown on the wire so far.
+///
+/// Sequence numbers are unwrapped into 64-bit positions relative to `base` (the ISN, or the first
+/// sequence number seen when the SYN was not captured), each time relative to the highest position
+/// seen, so a connection may wrap around 2^32 any number of times (contract 1.3).
+struct EndpointState: Sendable, Hashable {
+    /// Whether `base` is set.
+    var hasBase = false
+    /// The sequence number that is position 0.
+    var base: UInt32 = 0
+    /// The reference position for unwrapping: the highest position seen.
+    var reference: Int64 = 0
+
+    var packets = 0
+    var sentSYN = false
+    var synSequence: UInt32 = 0
+    var sentSYNACK = false
+    /// Window scale offered in this side's SYN or SYN-ACK (RFC 7323), if any.
+    var offeredWindowScale: UInt8?
+    /// Latest advertised receive window in bytes (scaled once both sides offered scaling).
+    var window: Int64 = 65535
+
+    /// Payload carried, each byte once.
+    var covered = CoveredRanges()
+    var bytes: Int64 = 0
+    /// Highest position this side's SYN, payload or FIN reached (exclusive).
+    var highestEnd: Int64 = 0
+    /// Packet number of the last segment that carried new payload (0: none).
+    var lastNewPayloadPacket = 0
+    /// New payload sent after the peer's first FIN (contract 4.1 `bytesAfterFirstFin`).
+    var bytesAfterPeerFIN: Int64 = 0
+    var retransmittedPayload = false
+
+    /// Highest acknowledgement sent, as a position in the *peer's* sequence space.
+    var hasAcknowledged = false
+    var highestAcknowledgment: Int64 = 0
+
+    var sentFIN = false
+    /// Position of the FIN (the sequence number it occupies).
+    var finPosition: Int64 = 0
+    var finPacket = 0
+
+    var sentRST = false
+    var rstSequence: UInt32 = 0
+
+    /// Fingerprint of the previous segment, to spot exact duplicates.
+    var lastFingerprint: UInt64 = 0
+
+    /// Sets the base so that `sequence` is position `position`, if no base is set yet.
+    mutating func establishBase(_ sequence: UInt32, atPosition position: Int64 = 0) {
+        guard !hasBase else { return }
+        hasBase = true
+        base = sequence &- UInt32(truncatingIfNeeded: position)
+        reference = position
+    }
+
+    /// The unwrapped position of `sequence`: the one closest to the highest position seen.
+    @inlinable
+    func position(of sequence: UInt32) -> Int64 {
+        let relative = sequence &- base
+        let delta = Int32(bitPattern: relative &- UInt32(truncatingIfNeeded: reference))
+        return reference + Int64(delta)
+    }
+
+    /// Moves the unwrapping reference forward to `position` when it is higher.
+    mutating func advanceReference(to position: Int64) {
+        if position > reference { reference = position }
+    }
+
+    /// Highest position with payload (exclusive), or `nil` when no payload was seen.
+    var payloadEnd: Int64? { covered.end }
+}

@@ -1,0 +1,99 @@
+import TeardownWire
+
+/// Turns a connection's tracked state into its ``Connection`` result (contract §§2–3).
+///
+/// A pure function: the verdict depends only on what the two endpoints showed, in the order the
+/// contract fixes (refused, attempt, abortive, half-closed, graceful, open).
+enum TeardownClassifier {
+    static func classify(_ state: ConnectionState) -> Connection {
+        let facts = state.facts
+        let clientIsA = facts.clientIsA
+        let client = clientIsA ? state.a : state.b
+        let server = clientIsA ? state.b : state.a
+        func side(fromA: Bool) -> Side { fromA == clientIsA ? .client : .server }
+
+        let resetFromA = facts.resetFromA ?? facts.pendingResetFromA
+        let resetBy = resetFromA.map(side(fromA:))
+        let resetAcknowledged =
+            facts.resetFromA != nil ? facts.endingResetAcknowledged : facts.pendingResetAcknowledged
+        var notes = facts.notes
+
+        let firstCloserSide = facts.firstFINFromA.map(side(fromA:))
+        let firstCloser: FirstCloser? =
+            facts.simultaneousClose ? .both : firstCloserSide.map { $0 == .client ? .client : .server }
+        let afterFirstFin: Int64
+        if let first = firstCloserSide {
+            afterFirstFin = (first == .client ? server : client).bytesAfterPeerFIN
+        } else {
+            afterFirstFin = 0
+        }
+
+        let verdict: Verdict
+        var completed = false
+        let handshakeAnswered = server.sentSYNACK
+        if client.sentSYN && !handshakeAnswered && resetBy == .server {
+            verdict = .refused
+        } else if client.sentSYN && !handshakeAnswered && server.packets == 0 && client.bytes == 0
+            && !client.sentFIN && resetBy != .server
+        {
+            verdict = .attempt
+        } else if resetBy != nil {
+            verdict = .abortive
+        } else if let first = firstCloserSide {
+            let other = first == .client ? server : client
+            if other.bytesAfterPeerFIN > 0 || !other.sentFIN {
+                verdict = .halfClosed
+                completed = other.sentFIN
+            } else {
+                verdict = .graceful
+                completed = true
+            }
+        } else {
+            verdict = .open
+        }
+
+        let lost = PerSide(client: unacknowledged(client, by: server), server: unacknowledged(server, by: client))
+
+        if let resetter = resetBy, verdict == .abortive, resetAcknowledged {
+            // Contract 3.2: RST+ACK covering all the peer's data, no FIN from the resetter, and the
+            // peer's data arrived after the resetter's own last payload: close() with unread data.
+            let x = resetter == .client ? client : server
+            let y = resetter == .client ? server : client
+            if !x.sentFIN, y.bytes > 0, y.lastNewPayloadPacket > x.lastNewPayloadPacket,
+                ConnectionState.allPayloadAcknowledged(of: y, by: x)
+            {
+                notes.insert(.unreadDataSuspected)
+            }
+        }
+        if missesPackets(client, peer: server) || missesPackets(server, peer: client) {
+            notes.insert(.packetsMissing)
+        }
+        if client.retransmittedPayload || server.retransmittedPayload { notes.insert(.dataRetransmitted) }
+        if client.packets == 0 || server.packets == 0, verdict != .attempt { notes.insert(.oneSided) }
+
+        return Connection(
+            id: state.id,
+            client: clientIsA ? state.key.a : state.key.b,
+            server: clientIsA ? state.key.b : state.key.a,
+            verdict: verdict, completed: completed, firstCloser: firstCloser,
+            resetBy: verdict == .abortive || verdict == .refused ? resetBy : nil,
+            partial: !client.sentSYN,
+            bytes: PerSide(client: client.bytes, server: server.bytes),
+            bytesAfterFirstFin: afterFirstFin, lostBytes: lost, packets: facts.packets,
+            firstSeen: state.firstSeen, lastSeen: state.lastSeen, notes: notes.sorted)
+    }
+
+    /// Payload `sender` sent that `receiver` never acknowledged; 0 when the receiver was never seen
+    /// acknowledging anything (one-sided capture: the wire cannot tell).
+    static func unacknowledged(_ sender: EndpointState, by receiver: EndpointState) -> Int64 {
+        guard let end = sender.payloadEnd, receiver.hasAcknowledged else { return 0 }
+        return max(0, end - receiver.highestAcknowledgment)
+    }
+
+    /// Gaps in the payload, or acknowledgements beyond anything the sender was seen to send.
+    static func missesPackets(_ sender: EndpointState, peer: EndpointState) -> Bool {
+        if sender.covered.hasGaps { return true }
+        guard peer.hasAcknowledged, sender.hasBase else { return false }
+        return peer.highestAcknowledgment > max(sender.highestEnd, 1)
+    }
+}

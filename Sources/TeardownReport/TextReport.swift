@@ -1,0 +1,94 @@
+import TeardownAnalysis
+import TeardownWire
+
+/// Contract 4.2: an aligned table with one row per connection and a one-line summary per file.
+public struct TextReport {
+    /// Whether to colour verdicts with ANSI escapes (only for a terminal, and never with `NO_COLOR`).
+    public var color: Bool
+
+    public init(color: Bool) { self.color = color }
+
+    /// The table for one or more analysed files. With several files, a `FILE` column names each
+    /// connection's file.
+    public func render(_ analyses: [CaptureAnalysis]) -> String {
+        let showFile = analyses.count > 1
+        var header = ["ID", "CLIENT", "SERVER", "VERDICT", "CLOSER", "RESET", "BYTES C/S", "LOST C/S", "PKTS", "NOTES"]
+        if showFile { header.insert("FILE", at: 0) }
+        var rows: [[String]] = []
+        var verdicts: [Verdict] = []
+        for analysis in analyses {
+            for connection in analysis.connections {
+                var row = [
+                    String(connection.id), connection.client.description, connection.server.description,
+                    Self.verdictText(connection), connection.firstCloser?.rawValue ?? "-",
+                    connection.resetBy?.rawValue ?? "-",
+                    "\(connection.bytes.client)/\(connection.bytes.server)",
+                    "\(connection.lostBytes.client)/\(connection.lostBytes.server)",
+                    String(connection.packets),
+                    connection.notes.isEmpty ? "-" : connection.notes.map(\.rawValue).joined(separator: ","),
+                ]
+                if showFile { row.insert(analysis.file, at: 0) }
+                rows.append(row)
+                verdicts.append(connection.verdict)
+            }
+        }
+        var widths = header.map(\.count)
+        for row in rows {
+            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
+        }
+        let verdictColumn = showFile ? 4 : 3
+        let rightAligned: Set<Int> = showFile ? [1, 9] : [0, 8]
+        func line(_ cells: [String], verdict: Verdict?) -> String {
+            var parts: [String] = []
+            for (column, cell) in cells.enumerated() {
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                var text = rightAligned.contains(column) ? pad + cell : cell + pad
+                if column == cells.count - 1 { text = cell }
+                if column == verdictColumn, let verdict, color { text = Self.colored(text, verdict) }
+                parts.append(text)
+            }
+            return parts.joined(separator: "  ")
+        }
+        var output = line(header, verdict: nil) + "\n"
+        for (row, verdict) in zip(rows, verdicts) { output += line(row, verdict: verdict) + "\n" }
+        for analysis in analyses { output += Self.summary(analysis, named: showFile) + "\n" }
+        return output
+    }
+
+    static func verdictText(_ connection: Connection) -> String {
+        connection.verdict == .halfClosed && connection.completed ? "half-closed (completed)" : connection.verdict.rawValue
+    }
+
+    /// `6 connections: 2 graceful, 1 half-closed, 3 abortive (9 bytes lost); 41 packets, 41 TCP`.
+    public static func summary(_ analysis: CaptureAnalysis, named: Bool) -> String {
+        let connections = analysis.connections
+        var parts: [String] = []
+        for verdict in Verdict.allCases {
+            let count = connections.filter { $0.verdict == verdict }.count
+            if count > 0 { parts.append("\(count) \(verdict.rawValue)") }
+        }
+        let lost = connections.reduce(Int64(0)) { $0 + $1.totalLostBytes }
+        var text = named ? "\(analysis.file): " : ""
+        text += "\(connections.count) connection\(connections.count == 1 ? "" : "s")"
+        if !parts.isEmpty { text += ": " + parts.joined(separator: ", ") }
+        if lost > 0 { text += " (\(lost) bytes lost)" }
+        text += "; \(analysis.packets) packets, \(analysis.tcpPackets) TCP"
+        if analysis.skippedPackets > 0 { text += ", \(analysis.skippedPackets) skipped" }
+        if analysis.filteredPackets > 0 { text += ", \(analysis.filteredPackets) filtered out" }
+        if analysis.truncated { text += ", capture cut short" }
+        return text
+    }
+
+    static func colored(_ text: String, _ verdict: Verdict) -> String {
+        let code: String
+        switch verdict {
+        case .graceful: code = "32"
+        case .halfClosed: code = "36"
+        case .abortive: code = "1;31"
+        case .refused: code = "35"
+        case .attempt: code = "2"
+        case .open: code = "33"
+        }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
+}

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Standard output and error, and what kind of terminal they are.
+enum Console {
+    /// Writes `text` to standard error, prefixed with `teardown: `.
+    static func error(_ text: String) {
+        writeAll("teardown: \(text)\n", to: STDERR_FILENO)
+    }
+
+    /// Writes `text` to standard output as is.
+    static func write(_ text: String) {
+        writeAll(text, to: STDOUT_FILENO)
+    }
+
+    /// Writes every byte of `text`, retrying short writes and EINTR; gives up quietly on other
+    /// errors (a closed pipe: the reader has gone).
+    static func writeAll(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// Colour is used when standard output is a terminal and `NO_COLOR` is unset (no-color.org).
+    static func useColor(_ mode: ColorMode) -> Bool {
+        switch mode {
+        case .always: return true
+        case .never: return false
+        case .auto: return stdoutIsTerminal && getenv("NO_COLOR") == nil
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// Report formats (contract §4).
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, jsonl
+}
+
+/// When to colour the text report.
+enum ColorMode: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
+
+/// Options shared by every command that prints an analysis.
+struct ReportOptions: ParsableArguments {
+    @Option(help: "Report format: text (an aligned table), json (one object per file) or jsonl (one connection per line).")
+    var format: OutputFormat = .text
+
+    @Option(help: "Colour the text report: auto (only on a terminal, not with NO_COLOR set), always or never.")
+    var color: ColorMode = .auto
+}
