@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "TeardownAnalysis", targets: ["TeardownWire", "TeardownAnalysis", "TeardownReport"]),
         /// Live libpcap capture and tcpdump-expression filters.
         .library(name: "TeardownCapture", targets: ["TeardownCapture"]),
+        /// The built-in socket scenarios, run under capture.
+        .library(name: "TeardownScenarios", targets: ["TeardownScenarios"]),
         .executable(name: "teardown", targets: ["teardown"]),
     ],
     dependencies: [
@@ -24,10 +26,15 @@ let package = Package(
         .target(name: "TeardownAnalysis", dependencies: ["TeardownWire"]),
         .target(name: "TeardownReport", dependencies: ["TeardownAnalysis", "TeardownWire"]),
         .target(name: "TeardownCapture", dependencies: ["CPcap", "TeardownWire", "TeardownAnalysis"]),
+        .target(name: "CSystemShims"),
+        .target(
+            name: "TeardownScenarios",
+            dependencies: ["CSystemShims", "TeardownCapture", "TeardownAnalysis", "TeardownWire"]
+        ),
         .executableTarget(
             name: "teardown",
             dependencies: [
-                "TeardownWire", "TeardownAnalysis", "TeardownReport", "TeardownCapture",
+                "TeardownWire", "TeardownAnalysis", "TeardownReport", "TeardownCapture", "TeardownScenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -24,6 +24,8 @@ public struct Connection: Sendable, Hashable {
     public var firstSeen: Timestamp
     public var lastSeen: Timestamp
     public var notes: [Note]
+    /// When each side's first FIN was captured.
+    public var finTimes: PerSide<Timestamp?> = PerSide(client: nil, server: nil)
 
     public init(
         id: Int, client: SocketAddress, server: SocketAddress, verdict: Verdict, completed: Bool,

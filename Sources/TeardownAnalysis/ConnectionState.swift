@@ -163,6 +163,7 @@ struct ConnectionState: Sendable {
                 s.sentFIN = true
                 s.finPosition = finPosition
                 s.finPacket = packetNumber
+                s.finTime = segment.timestamp
                 if state.firstFINFromA == nil {
                     state.firstFINFromA = fromA
                 } else if state.firstFINFromA != fromA {

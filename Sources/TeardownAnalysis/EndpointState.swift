@@ -41,6 +41,7 @@ struct EndpointState: Sendable, Hashable {
     /// Position of the FIN (the sequence number it occupies).
     var finPosition: Int64 = 0
     var finPacket = 0
+    var finTime = Timestamp(nanoseconds: 0)
 
     var sentRST = false
     var rstSequence: UInt32 = 0

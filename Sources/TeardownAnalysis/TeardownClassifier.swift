@@ -71,7 +71,7 @@ enum TeardownClassifier {
         if client.retransmittedPayload || server.retransmittedPayload { notes.insert(.dataRetransmitted) }
         if client.packets == 0 || server.packets == 0, verdict != .attempt { notes.insert(.oneSided) }
 
-        return Connection(
+        var result = Connection(
             id: state.id,
             client: clientIsA ? state.key.a : state.key.b,
             server: clientIsA ? state.key.b : state.key.a,
@@ -81,6 +81,9 @@ enum TeardownClassifier {
             bytes: PerSide(client: client.bytes, server: server.bytes),
             bytesAfterFirstFin: afterFirstFin, lostBytes: lost, packets: facts.packets,
             firstSeen: state.firstSeen, lastSeen: state.lastSeen, notes: notes.sorted)
+        result.finTimes = PerSide(
+            client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
+        return result
     }
 
     /// Payload `sender` sent that `receiver` never acknowledged; 0 when the receiver was never seen

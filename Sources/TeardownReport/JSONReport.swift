@@ -26,6 +26,13 @@ public enum JSONReport {
         return json.text
     }
 
+    /// `text` as a JSON string literal.
+    public static func quoted(_ text: String) -> String {
+        var output = ""
+        JSONWriter.appendString(text, to: &output)
+        return output
+    }
+
     static func writeDocument(_ analysis: CaptureAnalysis, into json: inout JSONWriter) {
         json.beginObject()
         json.field("file", analysis.file)

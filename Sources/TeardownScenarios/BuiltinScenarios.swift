@@ -1,0 +1,320 @@
+import CSystemShims
+import Synchronization
+import TeardownAnalysis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built-in scenarios, each a seed behaviour of the kernel's teardown (see the README's table).
+extension Scenario {
+    /// Every built-in scenario, in the order `teardown run --all` runs them.
+    public static let all: [Scenario] = [
+        graceful, halfClose, shutdown, close, lingerZero, unreadClose, lingerGraceful, halfOpen, refused,
+        exitWithoutClose, shutRead, forkShared, simultaneous,
+    ]
+
+    /// The scenario called `name`, if any.
+    public static func named(_ name: String) -> Scenario? { all.first { $0.name == name } }
+
+    static let graceful = Scenario(
+        "graceful", "request, response, client closes after the response, server closes after reading EOF",
+        expect: ScenarioExpectation(.graceful)
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            socket.receive(exactly: 5)
+            socket.send("world")
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.send("hello")
+        client.receive(exactly: 5)
+        client.close()
+        var view = ApplicationView()
+        view.record(client: client, server: try server.finish())
+        return view
+    }
+
+    static let halfClose = Scenario(
+        "half-close",
+        "server sends a 100 000-byte file and shutdown(SHUT_WR); client reads to EOF, sends \"Thank you\", closes; server reads it, closes",
+        expect: ScenarioExpectation(.halfClosed, completed: true)
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            socket.send([UInt8](repeating: 0x61, count: 100_000))
+            // Wait until the file is acknowledged, so that the FIN follows the data deterministically.
+            Socket.waitUntil { socket.unacknowledgedBytes == 0 }
+            socket.shutdown(Int32(SHUT_WR))
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.receiveUntilEOF()
+        client.send("Thank you")
+        client.close()
+        var view = ApplicationView()
+        view.record(client: client, server: try server.finish())
+        return view
+    }
+
+    static let shutdown = Scenario(
+        "shutdown",
+        "client sends \"data1\", \"data2\", shutdown(SHUT_WR); server answers \"Hi, data1\", \"Hi, data2\", reads EOF, closes",
+        expect: ScenarioExpectation(.halfClosed, completed: true)
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            for _ in 0..<2 {
+                let message = socket.receive(exactly: 5)
+                socket.send(Array("Hi, ".utf8) + message)
+            }
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.send("data1")
+        client.send("data2")
+        client.shutdown(Int32(SHUT_WR))
+        client.receiveUntilEOF()
+        client.close()
+        var view = ApplicationView()
+        view.record(client: client, server: try server.finish())
+        return view
+    }
+
+    static let close = Scenario(
+        "close",
+        "as shutdown, but the client calls close() before the answers: the first answer is met with RST, the next send fails with EPIPE",
+        expect: ScenarioExpectation(.abortive, resetBy: .client, minimumServerBytesLost: 9)
+    ) { context throws(Errno) in
+        let closed = Event()
+        let server = ServerThread(context.listener) { socket in
+            closed.wait()
+            socket.send("Hi, data1")
+            socket.send("Hi, data2")
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.send("data1")
+        client.send("data2")
+        client.close()
+        closed.signal()
+        var view = ApplicationView()
+        view.record(client: client, server: try server.finish())
+        return view
+    }
+
+    static let lingerZero = Scenario(
+        "linger-zero", "client sends \"data\"; after the server read it, SO_LINGER {1, 0} and close(): a reset, not a FIN",
+        expect: ScenarioExpectation(.abortive, resetBy: .client)
+    ) { context throws(Errno) in
+        let serverRead = Event()
+        let server = ServerThread(context.listener) { socket in
+            socket.receive(exactly: 4)
+            serverRead.signal()
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.send("data")
+        serverRead.wait()
+        client.setLinger(seconds: 0)
+        client.close()
+        var view = ApplicationView()
+        view.record(client: client, server: try server.finish())
+        return view
+    }
+
+    static let unreadClose = Scenario(
+        "unread-close", "server sends 11 bytes; the client close()s without reading them (RFC 2525 §2.17): a reset",
+        expect: ScenarioExpectation(.abortive, resetBy: .client)
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            socket.send("hello world")
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.waitReadable()
+        Socket.waitUntil { client.unreadBytes >= 11 }
+        var view = ApplicationView()
+        view.clientUnread = client.unreadBytes
+        client.close()
+        view.record(client: client, server: try server.finish())
+        return view
+    }
+
+    static let lingerGraceful = Scenario(
+        "linger-graceful", "client sends 1000 bytes, SO_LINGER {1, 5}: close() blocks until the data is acknowledged",
+        expect: ScenarioExpectation(.graceful)
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.send([UInt8](repeating: 0x62, count: 1000))
+        client.setLinger(seconds: 5)
+        let start = Clock.monotonicNanoseconds()
+        client.close()
+        var view = ApplicationView()
+        view.remarks.append("close() returned after \(formatMilliseconds(Clock.monotonicNanoseconds() - start))")
+        view.record(client: client, server: try server.finish())
+        return view
+    }
+
+    static let halfOpen = Scenario(
+        "half-open", "client shutdown(SHUT_WR); the server keeps the connection open past the end of the capture",
+        expect: ScenarioExpectation(.halfClosed, completed: false)
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            socket.receiveUntilEOF()
+            context.leftOpen.keep(socket)
+        }
+        let client = try context.listener.connect()
+        client.send("request")
+        client.shutdown(Int32(SHUT_WR))
+        let serverSocket = try server.finish()
+        context.leftOpen.keep(client)
+        var view = ApplicationView()
+        view.record(client: client, server: serverSocket)
+        view.remarks.append("both sockets are closed only after the capture stopped")
+        return view
+    }
+
+    static let refused = Scenario(
+        "refused", "connect to a port where nobody listens: the SYN is answered with a reset",
+        expect: ScenarioExpectation(.refused, resetBy: .server), listens: false
+    ) { context throws(Errno) in
+        let client = try context.listener.connect()
+        client.close()
+        var view = ApplicationView()
+        view.record(client: client, server: nil)
+        return view
+    }
+
+    static let exitWithoutClose = Scenario(
+        "exit-without-close", "a child process connects, sends, and exits holding its socket: the kernel sends the FIN",
+        expect: ScenarioExpectation(.graceful)
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let address = context.listener.address
+        let message = Array("bye from child".utf8)
+        let child = fork()
+        if child == 0 {
+            // In the child only async-signal-safe calls: socket, connect, send, _exit.
+            let fd = socket(address.family, Int32(SOCK_STREAM.rawValue), 0)
+            if fd >= 0 && address.connect(fd) == 0 {
+                _ = message.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            }
+            _exit(0)
+        }
+        guard child > 0 else { throw .current }
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+        let serverSocket = try server.finish()
+        var view = ApplicationView()
+        view.clientWrote = message.count
+        view.serverRead = serverSocket?.bytesRead ?? 0
+        view.serverWrote = serverSocket?.bytesWritten ?? 0
+        view.serverErrors = serverSocket?.errors ?? []
+        view.remarks.append("the client was a child process that exited without close()")
+        return view
+    }
+
+    static let shutRead = Scenario(
+        "shut-rd",
+        "client shutdown(SHUT_RD) sends nothing; the server's later data is still acknowledged; close() with it unread resets",
+        expect: ScenarioExpectation(.abortive, resetBy: .client)
+    ) { context throws(Errno) in
+        let shutDown = Event()
+        let server = ServerThread(context.listener) { socket in
+            shutDown.wait()
+            socket.send("hello client")
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.shutdown(Int32(SHUT_RD))
+        shutDown.signal()
+        // After SHUT_RD poll() always reports readable; FIONREAD tells when the data is there.
+        Socket.waitUntil { client.unreadBytes >= 12 }
+        var view = ApplicationView()
+        view.clientUnread = client.unreadBytes
+        client.close()
+        view.record(client: client, server: try server.finish())
+        return view
+    }
+
+    static let forkShared = Scenario(
+        "fork-shared",
+        "a forked child holds a copy of the client socket: the parent's close() sends no FIN until the child exits 30 ms later",
+        expect: ScenarioExpectation(.graceful)
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.send("shared")
+        let release = Event()
+        let child = fork()
+        if child == 0 {
+            release.wait(milliseconds: 5000)
+            _exit(0)
+        }
+        guard child > 0 else { throw .current }
+        let closedAt = Clock.realtimeNanoseconds()
+        client.close()
+        usleep(30_000)
+        let releasedAt = Clock.realtimeNanoseconds()
+        release.signal()
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+        var view = ApplicationView()
+        view.record(client: client, server: try server.finish())
+        view.remarks.append(
+            "the parent's close() sent nothing; the child exited \(formatMilliseconds(releasedAt - closedAt)) later")
+        view.markers["parentClose"] = closedAt
+        return view
+    }
+
+    static let simultaneous = Scenario(
+        "simultaneous",
+        "both sides shutdown(SHUT_WR) at the same moment (threads pinned to two CPUs, spin barrier); on loopback the FINs rarely cross",
+        expect: ScenarioExpectation(.graceful)
+    ) { context throws(Errno) in
+        let arrived = Atomic<Int>(0)
+        let cpus = teardown_available_cpus()
+        @Sendable func rendezvous(cpu: Int32) {
+            if cpus > 1 { _ = teardown_pin_thread_to_cpu(cpu) }
+            arrived.add(1, ordering: .acquiringAndReleasing)
+            let deadline = Clock.monotonicNanoseconds() + 1_000_000_000
+            while arrived.load(ordering: .acquiring) < 2 && Clock.monotonicNanoseconds() < deadline {}
+        }
+        let server = ServerThread(context.listener) { socket in
+            rendezvous(cpu: 1)
+            socket.shutdown(Int32(SHUT_WR))
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        rendezvous(cpu: 0)
+        client.shutdown(Int32(SHUT_WR))
+        client.receiveUntilEOF()
+        client.close()
+        var view = ApplicationView()
+        view.record(client: client, server: try server.finish())
+        return view
+    }
+}
+
+/// `12.3 ms`.
+func formatMilliseconds(_ nanoseconds: Int64) -> String {
+    let tenths = nanoseconds / 100_000
+    return "\(tenths / 10).\(tenths % 10) ms"
+}

@@ -1,0 +1,116 @@
+import TeardownAnalysis
+
+/// What a scenario's connection must show on the wire.
+public struct ScenarioExpectation: Sendable, CustomStringConvertible {
+    /// Acceptable verdicts (one, except where the kernel's timing decides).
+    public var verdicts: Set<Verdict>
+    /// Required `completed` value, if any.
+    public var completed: Bool?
+    /// Required resetting side, if any.
+    public var resetBy: Side?
+    /// Least server payload bytes lost.
+    public var minimumServerBytesLost: Int64 = 0
+
+    public init(_ verdict: Verdict, completed: Bool? = nil, resetBy: Side? = nil, minimumServerBytesLost: Int64 = 0) {
+        verdicts = [verdict]
+        self.completed = completed
+        self.resetBy = resetBy
+        self.minimumServerBytesLost = minimumServerBytesLost
+    }
+
+    public var description: String {
+        var parts = [Verdict.allCases.filter(verdicts.contains).map(\.rawValue).joined(separator: " or ")]
+        if let completed { parts.append(completed ? "completed" : "not completed") }
+        if let resetBy { parts.append("reset by \(resetBy)") }
+        if minimumServerBytesLost > 0 { parts.append("≥ \(minimumServerBytesLost) server bytes lost") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Why `connection` does not meet the expectation (empty when it does).
+    public func failures(_ connection: Connection) -> [String] {
+        var problems: [String] = []
+        if !verdicts.contains(connection.verdict) {
+            problems.append("verdict \(connection.verdict), expected \(Verdict.allCases.filter(verdicts.contains).map(\.rawValue).joined(separator: " or "))")
+        }
+        if let completed, connection.completed != completed {
+            problems.append("completed is \(connection.completed), expected \(completed)")
+        }
+        if let resetBy, connection.resetBy != resetBy {
+            problems.append("reset by \(connection.resetBy?.rawValue ?? "nobody"), expected \(resetBy)")
+        }
+        if connection.lostBytes.server < minimumServerBytesLost {
+            problems.append("\(connection.lostBytes.server) server bytes lost, expected at least \(minimumServerBytesLost)")
+        }
+        return problems
+    }
+}
+
+/// What the applications on both ends saw: the view the wire cannot give.
+public struct ApplicationView: Sendable, Hashable {
+    public var clientWrote = 0, clientRead = 0
+    public var serverWrote = 0, serverRead = 0
+    /// Errors each side's calls returned (`send: EPIPE`).
+    public var clientErrors: [String] = []
+    public var serverErrors: [String] = []
+    /// Bytes the kernel received and acknowledged that the application never read, when it closed.
+    public var clientUnread = 0, serverUnread = 0
+    /// Scenario-specific observations (timings, which close variant happened).
+    public var remarks: [String] = []
+    /// Wall-clock instants (ns since the epoch) of application events, to compare with the capture.
+    public var markers: [String: Int64] = [:]
+
+    public init() {}
+
+    mutating func record(client: Socket, server: Socket?) {
+        clientWrote = client.bytesWritten
+        clientRead = client.bytesRead
+        clientErrors = client.errors
+        if let server {
+            serverWrote = server.bytesWritten
+            serverRead = server.bytesRead
+            serverErrors = server.errors
+        }
+    }
+}
+
+/// The sockets and addresses a scenario body works with.
+public struct ScenarioContext: Sendable {
+    public let listener: Listener
+    /// Sockets to close only after the capture stopped (a connection left open on purpose).
+    public let leftOpen: SocketBin
+}
+
+/// Holds sockets until the runner closes them after the capture.
+public final class SocketBin: @unchecked Sendable {
+    private(set) var sockets: [Socket] = []
+    public func keep(_ socket: Socket) { sockets.append(socket) }
+    func closeAll() {
+        for socket in sockets { socket.close() }
+        sockets.removeAll()
+    }
+}
+
+/// A built-in teardown scenario: a real client and server on 127.0.0.1 or ::1.
+public struct Scenario: Sendable {
+    public let name: String
+    /// What the programs do, in one line.
+    public let summary: String
+    public let expectation: ScenarioExpectation
+    /// Whether the server listens (false: the port is bound but nobody listens).
+    let listens: Bool
+    /// Milliseconds without packets before the capture stops.
+    let quietPeriod: Int
+    let body: @Sendable (ScenarioContext) throws(Errno) -> ApplicationView
+
+    init(
+        _ name: String, _ summary: String, expect expectation: ScenarioExpectation, listens: Bool = true,
+        quietPeriod: Int = 20, body: @escaping @Sendable (ScenarioContext) throws(Errno) -> ApplicationView
+    ) {
+        self.name = name
+        self.summary = summary
+        self.expectation = expectation
+        self.listens = listens
+        self.quietPeriod = quietPeriod
+        self.body = body
+    }
+}

@@ -1,0 +1,218 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An errno value with its symbolic name (`EPIPE`, `ECONNRESET`, ...).
+public struct Errno: Error, Sendable, Hashable, CustomStringConvertible {
+    public var code: Int32
+    public init(_ code: Int32) { self.code = code }
+
+    /// The current `errno`.
+    static var current: Errno { Errno(errno) }
+
+    public var name: String {
+        switch code {
+        case EPIPE: return "EPIPE"
+        case ECONNRESET: return "ECONNRESET"
+        case ECONNREFUSED: return "ECONNREFUSED"
+        case ENOTCONN: return "ENOTCONN"
+        case EAGAIN: return "EAGAIN"
+        case ETIMEDOUT: return "ETIMEDOUT"
+        case EINTR: return "EINTR"
+        case EADDRNOTAVAIL: return "EADDRNOTAVAIL"
+        case EAFNOSUPPORT: return "EAFNOSUPPORT"
+        default: return "errno \(code)"
+        }
+    }
+
+    public var description: String { "\(name) (\(String(cString: strerror(code))))" }
+}
+
+/// Retries `body` while it fails with EINTR; returns its result or the errno it failed with.
+func valueOrErrno(_ body: () -> Int) -> Result<Int, Errno> {
+    while true {
+        let result = body()
+        if result >= 0 { return .success(result) }
+        if errno != EINTR { return .failure(.current) }
+    }
+}
+
+/// A TCP socket on the loopback interface with the counters a scenario reports: bytes written and
+/// read by the application, and the errors its calls returned.
+///
+/// Used by one thread at a time (handed over at thread start), hence `@unchecked Sendable`.
+public final class Socket: @unchecked Sendable {
+    public private(set) var descriptor: Int32
+    public private(set) var bytesWritten = 0
+    public private(set) var bytesRead = 0
+    /// Errors the application saw, as `call: NAME` (`send: EPIPE`).
+    public private(set) var errors: [String] = []
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    /// A new TCP socket of `family` (`AF_INET` or `AF_INET6`).
+    static func tcp(family: Int32) throws(Errno) -> Socket {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw .current }
+        return Socket(descriptor: fd)
+    }
+
+    deinit { close() }
+
+    /// Closes the descriptor (once). With unread received data or `SO_LINGER {1, 0}` the kernel
+    /// resets instead of sending a FIN.
+    public func close() {
+        if descriptor >= 0 {
+            _ = Glibc.close(descriptor)
+            descriptor = -1
+        }
+    }
+
+    func note(_ call: String, _ error: Errno) { errors.append("\(call): \(error.name)") }
+
+    /// Sends all of `bytes` (MSG_NOSIGNAL: EPIPE instead of SIGPIPE). Returns false on error.
+    @discardableResult
+    public func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let result = bytes.withUnsafeBytes { buffer in
+                valueOrErrno { Glibc.send(descriptor, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL)) }
+            }
+            switch result {
+            case .success(let sent):
+                offset += sent
+                bytesWritten += sent
+            case .failure(let error):
+                note("send", error)
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Sends the UTF-8 bytes of `text`.
+    @discardableResult
+    public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Reads up to `count` bytes; returns them (empty at EOF) or `nil` on error.
+    public func receive(upTo count: Int = 65536) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: count)
+        let result = buffer.withUnsafeMutableBytes { raw in
+            valueOrErrno { recv(descriptor, raw.baseAddress!, count, 0) }
+        }
+        switch result {
+        case .success(let got):
+            bytesRead += got
+            return Array(buffer.prefix(got))
+        case .failure(let error):
+            note("recv", error)
+            return nil
+        }
+    }
+
+    /// Reads exactly `count` bytes unless EOF or an error comes first.
+    @discardableResult
+    public func receive(exactly count: Int) -> [UInt8] {
+        var data: [UInt8] = []
+        while data.count < count {
+            guard let chunk = receive(upTo: count - data.count), !chunk.isEmpty else { break }
+            data += chunk
+        }
+        return data
+    }
+
+    /// Reads until EOF or an error; returns the number of bytes read.
+    @discardableResult
+    public func receiveUntilEOF() -> Int {
+        var total = 0
+        while let chunk = receive(), !chunk.isEmpty { total += chunk.count }
+        return total
+    }
+
+    /// `shutdown(2)`: `SHUT_WR` sends a FIN and keeps reading; `SHUT_RD` sends nothing.
+    public func shutdown(_ how: Int32) {
+        if Glibc.shutdown(descriptor, how) != 0 { note("shutdown", .current) }
+    }
+
+    /// `SO_LINGER`: with `seconds == 0` close() resets; otherwise it blocks until data is acknowledged.
+    public func setLinger(seconds: Int32) {
+        var value = linger(l_onoff: 1, l_linger: seconds)
+        if setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size)) != 0 {
+            note("setsockopt", .current)
+        }
+    }
+
+    /// Bytes received by the kernel (and acknowledged) that the application has not read (FIONREAD).
+    public var unreadBytes: Int {
+        var count: Int32 = 0
+        return ioctl(descriptor, UInt(FIONREAD), &count) == 0 ? Int(count) : 0
+    }
+
+    /// Bytes sent but not yet acknowledged by the peer (TIOCOUTQ).
+    public var unacknowledgedBytes: Int {
+        var count: Int32 = 0
+        return ioctl(descriptor, UInt(TIOCOUTQ), &count) == 0 ? Int(count) : 0
+    }
+
+    /// Waits until the socket is readable or `milliseconds` pass.
+    @discardableResult
+    public func waitReadable(milliseconds: Int32 = 2000) -> Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, milliseconds) > 0
+    }
+
+    /// Spins (yielding) until `condition` holds or `milliseconds` pass; returns whether it held.
+    @discardableResult
+    public static func waitUntil(milliseconds: Int = 2000, _ condition: () -> Bool) -> Bool {
+        let deadline = Clock.monotonicNanoseconds() + Int64(milliseconds) * 1_000_000
+        while !condition() {
+            if Clock.monotonicNanoseconds() > deadline { return false }
+            usleep(100)
+        }
+        return true
+    }
+}
+
+/// Clock readings for scenario timing.
+enum Clock {
+    static func monotonicNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+
+    /// Wall-clock time, comparable with capture timestamps.
+    static func realtimeNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+}
+
+/// A one-shot signal between threads or processes: a pipe that is written once and read once.
+public final class Event: @unchecked Sendable {
+    private var fds: [Int32] = [-1, -1]
+
+    public init() {
+        _ = fds.withUnsafeMutableBufferPointer { pipe($0.baseAddress!) }
+    }
+
+    deinit {
+        for fd in fds where fd >= 0 { Glibc.close(fd) }
+    }
+
+    /// Marks the event as happened.
+    public func signal() {
+        var byte: UInt8 = 1
+        _ = write(fds[1], &byte, 1)
+    }
+
+    /// Waits for ``signal()`` at most `milliseconds`; returns whether it came.
+    @discardableResult
+    public func wait(milliseconds: Int32 = 5000) -> Bool {
+        var entry = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
+        guard poll(&entry, 1, milliseconds) > 0 else { return false }
+        var byte: UInt8 = 0
+        return read(fds[0], &byte, 1) == 1
+    }
+}
