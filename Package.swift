@@ -25,8 +25,8 @@ let package = Package(
         .target(name: "TeardownWire"),
         .target(name: "TeardownAnalysis", dependencies: ["TeardownWire"]),
         .target(name: "TeardownReport", dependencies: ["TeardownAnalysis", "TeardownWire"]),
-        .target(name: "TeardownCapture", dependencies: ["CPcap", "TeardownWire", "TeardownAnalysis"]),
         .target(name: "CSystemShims"),
+        .target(name: "TeardownCapture", dependencies: ["CPcap", "CSystemShims", "TeardownWire", "TeardownAnalysis"]),
         .target(
             name: "TeardownScenarios",
             dependencies: ["CSystemShims", "TeardownCapture", "TeardownAnalysis", "TeardownWire"]

@@ -16,3 +16,7 @@ int teardown_available_cpus(void) {
     if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
     return CPU_COUNT(&set);
 }
+
+extern char **environ;
+
+char *const *teardown_environment(void) { return environ; }

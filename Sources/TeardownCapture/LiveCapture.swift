@@ -207,7 +207,8 @@ public final class LiveCapture: @unchecked Sendable {
     private var statistics = CaptureStatistics(written: 0, received: 0, dropped: 0, interfaceDropped: 0)
     private var writeError: CaptureError?
 
-    static func monotonicMilliseconds() -> Int {
+    /// Milliseconds on the monotonic clock.
+    public static func monotonicMilliseconds() -> Int {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return now.tv_sec * 1000 + now.tv_nsec / 1_000_000

@@ -8,4 +8,8 @@ int teardown_pin_thread_to_cpu(int cpu);
 /// Number of CPUs this process may run on.
 int teardown_available_cpus(void);
 
+
+
+/// The process environment (`environ`), for spawning children with it.
+char *const *teardown_environment(void);
 #endif

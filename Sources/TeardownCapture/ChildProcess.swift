@@ -1,0 +1,99 @@
+import CSystemShims
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SIGINT and SIGTERM, blocked in every thread and taken synchronously with `sigtimedwait`, so a
+/// Ctrl-C always ends in an orderly stop (drain, close the file, print the summary) rather than in
+/// the middle of a write.
+public enum TerminationSignals {
+    static var set: sigset_t {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        return signals
+    }
+
+    /// Blocks SIGINT and SIGTERM in the calling thread and in threads it starts afterwards.
+    /// Call before starting any capture thread.
+    public static func block() {
+        var signals = set
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+    }
+
+    /// Waits up to `milliseconds` for SIGINT or SIGTERM; returns the signal number, or `nil`.
+    public static func wait(milliseconds: Int) -> Int32? {
+        var signals = set
+        var timeout = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+        let signal = sigtimedwait(&signals, nil, &timeout)
+        return signal > 0 ? signal : nil
+    }
+}
+
+/// A command run as a child process with the environment and the default signal handling
+/// (SIGINT and SIGTERM unblocked again in the child).
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: pid_t
+    private var finished: Int32?
+
+    /// Starts `arguments[0]` (looked up in `PATH`) with `arguments`.
+    /// - Throws: the `errno` of `posix_spawnp` (`ENOENT` when the command is not found).
+    public init(_ arguments: [String]) throws(SpawnError) {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = TerminationSignals.set
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let status = posix_spawnp(&pid, arguments[0], nil, &attributes, &argv, teardown_environment())
+        guard status == 0 else { throw SpawnError(command: arguments[0], code: status) }
+        self.pid = pid
+    }
+
+    /// The exit status if the child has ended (without waiting), else `nil`. A child killed by a
+    /// signal reports 128 + the signal number, as shells do.
+    public func poll() -> Int32? {
+        if let finished { return finished }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        finished = Self.decode(status)
+        return finished
+    }
+
+    /// Waits for the child to end; returns its exit status (128 + signal when killed).
+    public func wait() -> Int32 {
+        if let finished { return finished }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        finished = Self.decode(status)
+        return finished!
+    }
+
+    /// Sends `signal` to the child.
+    public func send(_ signal: Int32) { kill(pid, signal) }
+
+    static func decode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+}
+
+/// A command that could not be started.
+public struct SpawnError: Error, Sendable, CustomStringConvertible {
+    public var command: String
+    public var code: Int32
+    public var description: String {
+        code == ENOENT
+            ? "cannot run '\(command)': command not found"
+            : "cannot run '\(command)': \(String(cString: strerror(code)))"
+    }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import TeardownAnalysis
+import TeardownCapture
+import TeardownReport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `teardown capture`: record loopback traffic with libpcap, then analyse it.
+struct Capture: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Capture TCP traffic with libpcap (while a command runs, for a time, or until Ctrl-C) and analyse it.",
+        discussion: """
+            With a command after '--', capture starts before the command and stops after it exits \
+            (once the traffic has settled), and the command's exit status becomes teardown's. Without \
+            one, capture runs until Ctrl-C, --duration or --count. Ctrl-C and SIGTERM always leave a \
+            complete, valid file. Needs root or CAP_NET_RAW (exit 77 otherwise).
+
+            EXAMPLES
+              sudo teardown capture -w session.pcap -- ./integration-tests.sh
+              sudo teardown capture -f 'tcp port 8080' --duration 10
+              sudo teardown capture -i any --link-type sll2 -w any.pcap --count 100
+            """
+    )
+
+    @Option(name: [.customShort("i"), .long], help: "Interface to capture on (lo gives Ethernet framing, any gives Linux cooked).")
+    var interface = "lo"
+
+    @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Capture only packets matching this tcpdump expression.", valueName: "expression"))
+    var filter = "tcp"
+
+    @Option(name: [.customShort("w"), .long], help: ArgumentHelp("Write the capture to this pcap file (default: a temporary file, removed afterwards).", valueName: "file"))
+    var write: String?
+
+    @Option(help: "Bytes kept per packet; payload sizes come from the IP lengths, so headers suffice.")
+    var snaplen: Int32 = 256
+
+    @Option(help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
+    var duration: Double?
+
+    @Option(help: ArgumentHelp("Stop after this many packets.", valueName: "packets"))
+    var count: Int?
+
+    @Option(name: .customLong("link-type"), help: "Ask the interface for this link type (sll2 on 'any').")
+    var linkType: LinkTypeChoice?
+
+    @Flag(name: [.customShort("q"), .long], help: "Do not print the analysis afterwards.")
+    var quiet = false
+
+    @OptionGroup var report: ReportOptions
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("A command to run while capturing.", valueName: "command"))
+    var command: [String] = []
+
+    func validate() throws {
+        if duration != nil && count != nil { throw ValidationError("Use --duration or --count, not both.") }
+        if let duration, duration <= 0 { throw ValidationError("--duration must be positive.") }
+        if let count, count <= 0 { throw ValidationError("--count must be positive.") }
+        if snaplen < 64 || snaplen > 262_144 { throw ValidationError("--snaplen must be between 64 and 262144.") }
+        if !command.isEmpty && (duration != nil || count != nil) {
+            throw ValidationError("With a command, capture lasts as long as the command: drop --duration/--count.")
+        }
+    }
+
+    func run() throws {
+        TerminationSignals.block()
+        let path = write ?? temporaryCapturePath()
+        var configuration = CaptureConfiguration(outputPath: path)
+        configuration.interface = interface
+        configuration.filter = filter.isEmpty ? nil : filter
+        configuration.snapshotLength = snaplen
+        configuration.linkType = linkType?.value
+        let capture: LiveCapture
+        do {
+            capture = try LiveCapture(configuration, packetLimit: count ?? 0)
+        } catch {
+            throw fail(error)
+        }
+        capture.start()
+        var exitStatus: Int32 = 0
+        var interrupted: Int32?
+        if !command.isEmpty {
+            let child: ChildProcess
+            do {
+                child = try ChildProcess(command)
+            } catch {
+                _ = try? capture.stop(quietPeriod: 0)
+                if write == nil { unlink(path) }
+                Console.error(error.description)
+                throw ExitCode(127)
+            }
+            while true {
+                if let status = child.poll() {
+                    exitStatus = status
+                    break
+                }
+                if let signal = TerminationSignals.wait(milliseconds: 20) {
+                    interrupted = signal
+                    child.send(signal)
+                }
+            }
+        } else {
+            let started = LiveCapture.monotonicMilliseconds()
+            let progress = Progress(enabled: Console.stderrIsTerminal)
+            while !capture.hasEnded {
+                if let signal = TerminationSignals.wait(milliseconds: 100) {
+                    interrupted = signal
+                    break
+                }
+                let elapsed = LiveCapture.monotonicMilliseconds() - started
+                if let duration, Double(elapsed) >= duration * 1000 { break }
+                progress.show("capturing on \(interface): \(capture.packetsWritten) packets, \(elapsed / 1000) s (Ctrl-C to stop)")
+            }
+            progress.clear()
+        }
+        let statistics: CaptureStatistics
+        do {
+            statistics = try capture.stop(quietPeriod: command.isEmpty ? 0 : 20)
+        } catch {
+            throw fail(error)
+        }
+        var line = "captured \(statistics.written) packets on \(interface)"
+        if write != nil { line += " into \(path)" }
+        if let interrupted { line += " (stopped by \(interrupted == SIGINT ? "SIGINT" : "SIGTERM"))" }
+        Console.error(line)
+        if statistics.dropped > 0 {
+            let note = interface == "lo" ? " (on lo libpcap's counters see every packet twice)" : ""
+            Console.error("warning: the kernel dropped packets: ps_drop = \(statistics.dropped)\(note); the capture is incomplete")
+        }
+        defer { if write == nil { unlink(path) } }
+        if !quiet {
+            do {
+                let analysis = try CaptureAnalyzer.analyze(fileAt: path)
+                Console.write(Reports.render([analysis], options: report))
+            } catch {
+                Console.error("\(path): \(error)")
+                throw ExitCode.cannotOpen
+            }
+        }
+        if exitStatus != 0 { throw ExitCode(exitStatus) }
+    }
+}
+
+/// A fresh temporary file name for a capture nobody asked to keep.
+func temporaryCapturePath() -> String {
+    var template = Array("/tmp/teardown-capture-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    if fd >= 0 { close(fd) }
+    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
