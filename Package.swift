@@ -46,7 +46,11 @@ let package = Package(
         .testTarget(name: "TeardownWireTests", dependencies: ["TeardownWire", "TeardownTestSupport"]),
         .testTarget(
             name: "TeardownAnalysisTests",
-            dependencies: ["TeardownAnalysis", "TeardownWire", "TeardownReport", "TeardownTestSupport"]
+            dependencies: ["TeardownAnalysis", "TeardownWire", "TeardownReport", "TeardownScenarios", "TeardownTestSupport"]
+        ),
+        .testTarget(
+            name: "TeardownLiveTests",
+            dependencies: ["teardown", "TeardownCapture", "TeardownScenarios", "TeardownAnalysis", "TeardownTestSupport"]
         ),
         .testTarget(
             name: "TeardownCLITests",

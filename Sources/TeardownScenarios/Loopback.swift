@@ -61,7 +61,7 @@ public final class Listener: @unchecked Sendable {
     public let address: LoopbackAddress
 
     /// Binds to port 0 on 127.0.0.1 (or ::1) and reads the port back; listens when `listen` is set.
-    init(ipv6: Bool, listen: Bool) throws(Errno) {
+    public init(ipv6: Bool, listen: Bool) throws(Errno) {
         let family = ipv6 ? AF_INET6 : AF_INET
         let socket = try Socket.tcp(family: family)
         self.socket = socket

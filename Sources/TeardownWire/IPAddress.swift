@@ -23,6 +23,9 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text (with `::`); `nil` when it is neither.
     public init?(_ text: String) {
         if text.contains(":") {
+            let bytes = Array(text.utf8)
+            let doubleColons = bytes.indices.dropLast().filter { bytes[$0] == 58 && bytes[$0 + 1] == 58 }.count
+            guard doubleColons <= 1 else { return nil }
             var groups: [UInt16] = []
             var tailStart: Int?
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)

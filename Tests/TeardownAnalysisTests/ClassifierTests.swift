@@ -1,0 +1,444 @@
+import Testing
+import TeardownAnalysis
+import TeardownTestSupport
+import TeardownWire
+
+/// Contract §§2–3 from hand-written segment sequences: every verdict, `firstCloser` value,
+/// `resetBy` value and note.
+@Suite("Teardown classification")
+struct ClassifierTests {
+    @Test("graceful: FIN pair, client first, 3-segment close")
+    func gracefulClientFirst() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 5)
+        c.data(.server, 5)
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        let result = c.connection()
+        #expect(result.verdict == .graceful)
+        #expect(result.completed)
+        #expect(result.firstCloser == .client)
+        #expect(result.resetBy == nil)
+        #expect(!result.partial)
+        #expect(result.bytes == PerSide(client: 5, server: 5))
+        #expect(result.bytesAfterFirstFin == 0)
+        #expect(result.lostBytes == PerSide(client: 0, server: 0))
+        #expect(result.packets == 8)
+        #expect(result.notes.isEmpty)
+        #expect(result.client.description == "10.0.0.1:40000")
+        #expect(result.server.description == "10.0.0.2:8080")
+    }
+
+    @Test("graceful: server first, 4-segment close")
+    func gracefulServerFirst() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 3)
+        c.fin(.server)
+        c.ack(.client)
+        c.fin(.client)
+        c.ack(.server)
+        let result = c.connection()
+        #expect(result.verdict == .graceful)
+        #expect(result.firstCloser == .server)
+    }
+
+    @Test("simultaneous close: neither FIN acknowledges the other (2.2)")
+    func simultaneous() {
+        var c = Conversation()
+        c.handshake()
+        c.fin(.client)
+        c.fin(.server, stale: true)
+        c.ack(.client)
+        c.ack(.server)
+        let result = c.connection()
+        #expect(result.verdict == .graceful)
+        #expect(result.firstCloser == .both)
+    }
+
+    @Test("half-closed, completed: the server keeps sending after the client's FIN")
+    func halfClosedCompleted() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 10)
+        c.fin(.client)
+        c.data(.server, 9)
+        c.data(.server, 9)
+        c.fin(.server)
+        c.ack(.client)
+        let result = c.connection()
+        #expect(result.verdict == .halfClosed)
+        #expect(result.completed)
+        #expect(result.firstCloser == .client)
+        #expect(result.bytesAfterFirstFin == 18)
+        #expect(result.bytes == PerSide(client: 10, server: 18))
+    }
+
+    @Test("half-closed, not completed: the other side never closed")
+    func halfClosedOpen() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 7)
+        c.fin(.client)
+        c.ack(.server)
+        let result = c.connection()
+        #expect(result.verdict == .halfClosed)
+        #expect(!result.completed)
+        #expect(result.firstCloser == .client)
+        #expect(result.bytesAfterFirstFin == 0)
+    }
+
+    @Test("FIN on a segment with payload after the peer's FIN counts as half-close")
+    func finCarryingData() {
+        var c = Conversation()
+        c.handshake()
+        c.fin(.client)
+        c.fin(.server, payload: 100)
+        c.ack(.client)
+        let result = c.connection()
+        #expect(result.verdict == .halfClosed)
+        #expect(result.completed)
+        #expect(result.bytesAfterFirstFin == 100)
+    }
+
+    @Test("abortive: close() then peer data answered by a bare RST; 9 server bytes lost")
+    func closeThenData() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 5)
+        c.ack(.server)
+        c.data(.client, 5)
+        c.ack(.server)
+        c.fin(.client)
+        c.data(.server, 9)
+        c.rst(.client, withAck: false)
+        let result = c.connection()
+        #expect(result.verdict == .abortive)
+        #expect(result.resetBy == .client)
+        #expect(result.firstCloser == .client)
+        #expect(result.lostBytes == PerSide(client: 0, server: 9))
+        #expect(result.bytesAfterFirstFin == 9)
+        #expect(!result.notes.contains(.unreadDataSuspected))
+        #expect(!result.completed)
+    }
+
+    @Test("abortive: SO_LINGER 0, RST+ACK after own data was acknowledged")
+    func lingerZero() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 4)
+        c.ack(.server)
+        c.rst(.client)
+        let result = c.connection()
+        #expect(result.verdict == .abortive)
+        #expect(result.resetBy == .client)
+        #expect(result.firstCloser == nil)
+        #expect(result.lostBytes == PerSide(client: 0, server: 0))
+        #expect(!result.notes.contains(.unreadDataSuspected))
+    }
+
+    @Test("abortive with unread_data_suspected: RST+ACK covering all the peer's later data (3.2)")
+    func unreadData() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.server, 11)
+        c.ack(.client)
+        c.rst(.client)
+        let result = c.connection()
+        #expect(result.verdict == .abortive)
+        #expect(result.resetBy == .client)
+        #expect(result.notes.contains(.unreadDataSuspected))
+        #expect(result.lostBytes == PerSide(client: 0, server: 0))
+    }
+
+    @Test("abortive: server reset; client data unacknowledged is lost")
+    func serverReset() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 100)
+        c.send(.server, [.rst, .ack], stale: true)
+        let result = c.connection()
+        #expect(result.verdict == .abortive)
+        #expect(result.resetBy == .server)
+        #expect(result.lostBytes == PerSide(client: 100, server: 0))
+    }
+
+    @Test("abortive wins over half-closed: a half-close that ended in a reset")
+    func halfCloseThenReset() {
+        var c = Conversation()
+        c.handshake()
+        c.fin(.server)
+        c.data(.client, 9)
+        c.rst(.server, withAck: false)
+        let result = c.connection()
+        #expect(result.verdict == .abortive)
+        #expect(result.resetBy == .server)
+        #expect(result.firstCloser == .server)
+        #expect(result.lostBytes.client == 9)
+    }
+
+    @Test("trailing_rst: a reset after a finished teardown leaves it graceful (2.3)")
+    func trailingReset() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 5)
+        c.data(.server, 5)
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        c.rst(.client, withAck: false)
+        let result = c.connection()
+        #expect(result.verdict == .graceful)
+        #expect(result.resetBy == nil)
+        #expect(result.notes.contains(.trailingRST))
+    }
+
+    @Test("a reset after both FINs but with data unacknowledged is abortive")
+    func resetAfterFinsWithUnacknowledgedData() {
+        var c = Conversation()
+        c.handshake()
+        c.fin(.client)
+        c.fin(.server, payload: 31)
+        c.rst(.client, withAck: false)
+        let result = c.connection()
+        #expect(result.verdict == .abortive)
+        #expect(result.resetBy == .client)
+        #expect(result.lostBytes.server == 31)
+        #expect(!result.notes.contains(.trailingRST))
+    }
+
+    @Test("ignored_rst: a reset far outside the window, after which traffic went on (2.3)")
+    func ignoredReset() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 10)
+        c.send(.server, [.rst], seq: c.next.server &+ 10_000_000)
+        c.data(.server, 20)
+        c.data(.client, 10)
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        let result = c.connection()
+        #expect(result.verdict == .graceful)
+        #expect(result.notes.contains(.ignoredRST))
+        #expect(result.resetBy == nil)
+    }
+
+    @Test("an out-of-window reset with nothing after it still ends the connection")
+    func outOfWindowResetAtTheEnd() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 10)
+        c.send(.server, [.rst], seq: c.next.server &+ 10_000_000)
+        let result = c.connection()
+        #expect(result.verdict == .abortive)
+        #expect(result.resetBy == .server)
+        #expect(!result.notes.contains(.ignoredRST))
+    }
+
+    @Test("refused: SYN answered by RST+ACK, no SYN-ACK")
+    func refused() {
+        var c = Conversation()
+        c.syn()
+        c.send(.server, [.rst, .ack], seq: 0)
+        let result = c.connection()
+        #expect(result.verdict == .refused)
+        #expect(result.resetBy == .server)
+        #expect(result.firstCloser == nil)
+        #expect(!result.completed)
+    }
+
+    @Test("attempt: SYNs with no answer (retransmitted SYN stays in the connection)")
+    func attempt() {
+        var c = Conversation()
+        c.syn()
+        c.retransmit(0)
+        c.retransmit(0)
+        let all = c.connections()
+        #expect(all.count == 1)
+        #expect(all[0].verdict == .attempt)
+        #expect(all[0].packets == 3)
+        #expect(all[0].resetBy == nil)
+    }
+
+    @Test("attempt: the client reset its own unanswered SYN")
+    func attemptReset() {
+        var c = Conversation()
+        c.syn()
+        c.rst(.client, withAck: false)
+        let result = c.connection()
+        #expect(result.verdict == .attempt)
+        #expect(result.resetBy == nil)
+    }
+
+    @Test("open: traffic but neither FIN nor RST")
+    func open() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 100)
+        c.ack(.server)
+        let result = c.connection()
+        #expect(result.verdict == .open)
+        #expect(result.firstCloser == nil)
+        #expect(!result.completed)
+    }
+
+    @Test("partial: no SYN captured; the first packet's sender is the client (1.2)")
+    func midStream() {
+        var c = Conversation()
+        c.data(.client, 10)
+        c.data(.server, 20)
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        let result = c.connection()
+        #expect(result.partial)
+        #expect(result.verdict == .graceful)
+        #expect(result.client.port == 40000)
+        #expect(result.bytes == PerSide(client: 10, server: 20))
+    }
+
+    @Test("only a SYN-ACK captured: its receiver is the client, still partial")
+    func synAckOnly() {
+        var c = Conversation()
+        c.synAck()
+        c.ack(.client)
+        let all = Conversation.reordered(c, [1, 0])
+        #expect(all[0].client.port == 40000)
+        #expect(all[0].partial)
+    }
+
+    @Test("port reuse: a new SYN after a finished connection starts a new one (1.1)")
+    func portReuse() {
+        var c = Conversation()
+        c.handshake()
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        c.next = PerSide(client: 90_000, server: 70_000)
+        c.handshake()
+        c.data(.client, 3)
+        c.rst(.server)
+        let all = c.connections()
+        #expect(all.count == 2)
+        #expect(all[0].verdict == .graceful)
+        #expect(all[0].id == 1)
+        #expect(all[1].verdict == .abortive)
+        #expect(all[1].id == 2)
+        #expect(all[1].notes.contains(.portReused))
+        #expect(!all[0].notes.contains(.portReused))
+    }
+
+    @Test("retransmitted SYN after a refusal with the same ISN stays in the refused connection")
+    func sameISNAfterRefusal() {
+        var c = Conversation()
+        c.syn()
+        c.send(.server, [.rst, .ack], seq: 0)
+        c.retransmit(0)
+        c.send(.server, [.rst, .ack], seq: 0)
+        #expect(c.connections().count == 1)
+    }
+
+    @Test("retransmissions and duplicates count each byte once; FIN retransmission is noted")
+    func retransmissions() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 100)
+        c.duplicate(3)
+        c.retransmit(3)
+        c.ack(.server)
+        c.fin(.client)
+        c.retransmit(7)
+        c.fin(.server)
+        c.ack(.client)
+        let result = c.connection()
+        #expect(result.bytes.client == 100)
+        #expect(result.verdict == .graceful)
+        #expect(result.notes.contains(.finRetransmitted))
+        #expect(result.notes.contains(.duplicatePackets))
+        #expect(result.notes.contains(.dataRetransmitted))
+    }
+
+    @Test("sequence numbers wrap around 2^32")
+    func wraparound() {
+        var c = Conversation(clientISN: UInt32.max - 10, serverISN: UInt32.max - 2)
+        c.handshake()
+        c.data(.client, 1000)
+        c.data(.server, 500)
+        c.data(.client, 1000)
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        let result = c.connection()
+        #expect(result.bytes == PerSide(client: 2000, server: 500))
+        #expect(result.verdict == .graceful)
+        #expect(result.lostBytes == PerSide(client: 0, server: 0))
+    }
+
+    @Test("a reordered capture gives the same verdict and byte counts")
+    func reordered() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 10)
+        c.data(.client, 10)
+        c.data(.client, 10)
+        c.ack(.server)
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        let inOrder = c.connection()
+        let shuffled = Conversation.reordered(c, [0, 1, 2, 5, 3, 4, 6, 7, 8, 9])[0]
+        #expect(shuffled.verdict == inOrder.verdict)
+        #expect(shuffled.bytes == inOrder.bytes)
+        #expect(shuffled.lostBytes == inOrder.lostBytes)
+    }
+
+    @Test("packets_missing: acknowledgements beyond anything captured")
+    func packetsMissing() {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 10)
+        c.next.client &+= 500
+        c.data(.client, 10)
+        c.ack(.server)
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        let result = c.connection()
+        #expect(result.notes.contains(.packetsMissing))
+        #expect(result.bytes.client == 20)
+    }
+
+    @Test("one_sided: only one direction captured; lost bytes are not guessed")
+    func oneSided() {
+        var c = Conversation()
+        c.syn()
+        c.send(.client, .ack, ack: 5001)
+        c.data(.client, 50)
+        c.fin(.client)
+        let result = c.connection()
+        #expect(result.notes.contains(.oneSided))
+        #expect(result.verdict == .halfClosed)
+        #expect(result.lostBytes == PerSide(client: 0, server: 0))
+    }
+
+    @Test("IPv6 addresses print in brackets")
+    func ipv6() {
+        var c = Conversation()
+        c.clientAddress = SocketAddress(address: IPAddress("::1")!, port: 1)
+        c.serverAddress = SocketAddress(address: IPAddress("2001:db8::2")!, port: 443)
+        c.handshake()
+        let result = c.connection()
+        #expect(result.client.description == "[::1]:1")
+        #expect(result.server.description == "[2001:db8::2]:443")
+    }
+}
+
+extension Conversation {
+    /// The connections built from the segments in `order`.
+    static func reordered(_ conversation: Conversation, _ order: [Int]) -> [Connection] {
+        conversation.connections(order: order)
+    }
+}

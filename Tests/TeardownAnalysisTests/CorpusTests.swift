@@ -1,0 +1,32 @@
+import Testing
+import TeardownAnalysis
+import TeardownTestSupport
+import TeardownWire
+
+/// A smoke test over every capture of Zeek's test suite in `../shared/corpus/traces`: each is read
+/// without a crash, encapsulations we do not decode give the documented message, and the number
+/// of connections and verdicts per file is kept in a golden file.
+@Suite("Zeek corpus smoke test", .enabled(if: !Fixtures.files(in: Fixtures.corpus + "/traces").isEmpty, "../shared/corpus is not present"))
+struct CorpusTests {
+    @Test("every trace reads; summary per file matches the golden file")
+    func smoke() throws {
+        var lines = ["# trace\tconnections\tverdicts\tstatus"]
+        for name in Fixtures.files(in: Fixtures.corpus + "/traces") {
+            let analysis = try CaptureAnalyzer.analyze(fileAt: Fixtures.corpus + "/traces/" + name)
+            var counts: [String] = []
+            for verdict in Verdict.allCases {
+                let count = analysis.connections.filter { $0.verdict == verdict }.count
+                if count > 0 { counts.append("\(verdict.rawValue)=\(count)") }
+            }
+            let status = analysis.error.map { "error: \($0)" } ?? (analysis.truncated ? "truncated" : "ok")
+            lines.append("\(name)\t\(analysis.connections.count)\t\(counts.joined(separator: ","))\t\(status)")
+            if case .unsupportedLinkType(let type)? = analysis.error {
+                #expect(analysis.error?.description.contains(type.name) == true)
+            }
+        }
+        #expect(lines.count == 77)
+        if let mismatch = goldenMismatch(lines.joined(separator: "\n") + "\n", name: "corpus-summary.tsv") {
+            Issue.record(Comment(rawValue: mismatch))
+        }
+    }
+}

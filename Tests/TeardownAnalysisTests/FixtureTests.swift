@@ -1,0 +1,74 @@
+import Testing
+import TeardownAnalysis
+import TeardownReport
+import TeardownScenarios
+import TeardownTestSupport
+import TeardownWire
+
+/// The checked-in captures: every scenario capture meets its scenario's expectation in every
+/// encoding, and every report matches its golden JSON.
+@Suite("Fixtures")
+struct FixtureTests {
+    @Test("every scenario capture, in every link type, meets the scenario's expectation", arguments: ["lo-ipv4", "lo-ipv6", "any-sll2", "any-sll"])
+    func scenarioCaptures(group: String) throws {
+        let files = Fixtures.files(in: Fixtures.path("pcap/\(group)"))
+        #expect(files.count == Scenario.all.count)
+        for file in files {
+            let name = String(file.dropLast(5))
+            let scenario = try #require(Scenario.named(name), "no scenario for \(file)")
+            let analysis = try CaptureAnalyzer.analyze(fileAt: Fixtures.path("pcap/\(group)/\(file)"))
+            #expect(analysis.error == nil)
+            #expect(!analysis.truncated)
+            #expect(analysis.connections.count == 1, "\(group)/\(file)")
+            for connection in analysis.connections {
+                #expect(scenario.expectation.failures(connection) == [], "\(group)/\(file)")
+                #expect(connection.client.address.isIPv6 == (group == "lo-ipv6"))
+            }
+        }
+    }
+
+    @Test("derived encodings give the same verdicts as the captures they came from")
+    func derivedAgree() throws {
+        let pairs = [
+            ("derived/close-usec-le.pcap", "pcap/lo-ipv4/close.pcap"),
+            ("derived/close-usec-be.pcap", "pcap/lo-ipv4/close.pcap"),
+            ("derived/close-raw.pcap", "pcap/lo-ipv4/close.pcap"),
+            ("derived/half-close-nsec-be.pcap", "pcap/lo-ipv4/half-close.pcap"),
+            ("derived/unread-close-null.pcap", "pcap/lo-ipv4/unread-close.pcap"),
+            ("derived/shutdown-ipv6-null.pcap", "pcap/lo-ipv6/shutdown.pcap"),
+            ("derived/linger-zero-loop.pcap", "pcap/lo-ipv4/linger-zero.pcap"),
+            ("derived/graceful-ipv4.pcap", "pcap/lo-ipv4/graceful.pcap"),
+            ("derived/graceful-ipv6.pcap", "pcap/lo-ipv6/graceful.pcap"),
+            ("derived/graceful-be.pcapng", "pcap/lo-ipv4/graceful.pcap"),
+            ("derived/shutdown-qinq.pcap", "pcap/lo-ipv4/shutdown.pcap"),
+        ]
+        for (derived, original) in pairs {
+            let a = try CaptureAnalyzer.analyze(fileAt: Fixtures.path(derived)).connections
+            let b = try CaptureAnalyzer.analyze(fileAt: Fixtures.path(original)).connections
+            #expect(a.count == b.count)
+            for (x, y) in zip(a, b) {
+                #expect(x.verdict == y.verdict, "\(derived)")
+                #expect(x.bytes == y.bytes, "\(derived)")
+                #expect(x.lostBytes == y.lostBytes, "\(derived)")
+                #expect(x.firstCloser == y.firstCloser, "\(derived)")
+                #expect(x.resetBy == y.resetBy, "\(derived)")
+            }
+        }
+    }
+
+    @Test("the mixed-link-type pcapng holds three scenarios' connections")
+    func mixedPcapng() throws {
+        let analysis = try CaptureAnalyzer.analyze(fileAt: Fixtures.path("derived/mixed-linktypes.pcapng"))
+        #expect(analysis.connections.map(\.verdict) == [.abortive, .halfClosed, .halfClosed])
+        #expect(analysis.linkTypes == [.ethernet, .linuxSLL2, .linuxSLL])
+    }
+
+    @Test("every fixture's JSON report matches its golden file", arguments: Fixtures.captures)
+    func golden(fixture: String) throws {
+        var analysis = try CaptureAnalyzer.analyze(fileAt: Fixtures.path(fixture))
+        analysis.file = fixture
+        if let mismatch = goldenMismatch(JSONReport.document(analysis) + "\n", name: fixture + ".json") {
+            Issue.record(Comment(rawValue: mismatch))
+        }
+    }
+}

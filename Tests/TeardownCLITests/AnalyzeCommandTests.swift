@@ -1,0 +1,147 @@
+import Testing
+import TeardownTestSupport
+
+/// `teardown analyze` as a user runs it: output formats, exit codes and messages (contract §§4–5).
+@Suite("teardown analyze")
+struct AnalyzeCommandTests {
+    let close = Fixtures.path("pcap/lo-ipv4/close.pcap")
+
+    @Test("the text table is aligned and ends with a summary line")
+    func text() {
+        let result = Command.teardown("analyze", close)
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[0].hasPrefix("ID  CLIENT"))
+        #expect(lines[1].contains("abortive"))
+        #expect(lines[0].firstRange(of: "VERDICT")?.lowerBound.utf16Offset(in: lines[0])
+            == lines[1].firstRange(of: "abortive")?.lowerBound.utf16Offset(in: lines[1]))
+        #expect(lines[2] == "1 connection: 1 abortive (9 bytes lost); 10 packets, 10 TCP")
+        #expect(!result.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test("--color always colours verdicts; NO_COLOR does not affect an explicit choice")
+    func color() {
+        #expect(Command.teardown("analyze", "--color", "always", close).stdout.contains("\u{1B}[1;31mabortive"))
+        #expect(!Command.teardown("analyze", close, environment: ["NO_COLOR": "1"]).stdout.contains("\u{1B}["))
+    }
+
+    @Test("--format json has the contract's top-level and connection fields")
+    func json() {
+        let result = Command.teardown("analyze", "--format", "json", close)
+        #expect(result.status == 0)
+        for field in [
+            "\"file\":", "\"linkTypes\":[\"EN10MB\"]", "\"packets\":10", "\"tcpPackets\":10", "\"skippedPackets\":0",
+            "\"truncated\":false", "\"connections\":[", "\"id\":1", "\"client\":\"127.0.0.1:", "\"verdict\":\"abortive\"",
+            "\"completed\":false", "\"firstCloser\":\"client\"", "\"resetBy\":\"client\"", "\"partial\":false",
+            "\"bytes\":{\"client\":10,\"server\":9}", "\"bytesAfterFirstFin\":9",
+            "\"lostBytes\":{\"client\":0,\"server\":9}", "\"firstSeen\":", "\"lastSeen\":", "\"notes\":[]",
+        ] {
+            #expect(result.stdout.contains(field), "missing \(field)")
+        }
+    }
+
+    @Test("--format jsonl: one object per connection; with several files each names its file")
+    func jsonl() {
+        let one = Command.teardown("analyze", "--format", "jsonl", close)
+        #expect(one.stdout.split(separator: "\n").count == 1)
+        #expect(!one.stdout.contains("\"file\""))
+        let mixed = Fixtures.path("derived/mixed-linktypes.pcapng")
+        let two = Command.teardown("analyze", "--format", "jsonl", close, mixed)
+        let lines = two.stdout.split(separator: "\n")
+        #expect(lines.count == 4)
+        #expect(lines.allSatisfy { $0.hasPrefix("{\"file\":") })
+        let array = Command.teardown("analyze", "--format", "json", close, mixed)
+        #expect(array.stdout.hasPrefix("[{\"file\":"))
+    }
+
+    @Test("several files: a FILE column and a summary per file")
+    func severalFiles() {
+        let result = Command.teardown("analyze", close, Fixtures.path("pcap/lo-ipv4/graceful.pcap"))
+        #expect(result.stdout.hasPrefix("FILE"))
+        #expect(result.stdout.contains("graceful.pcap: 1 connection: 1 graceful"))
+    }
+
+    @Test("--filter takes a tcpdump expression")
+    func filter() {
+        let mixed = Fixtures.path("derived/mixed-linktypes.pcapng")
+        let all = Command.teardown("analyze", "--format", "jsonl", mixed)
+        let port = all.stdout.split(separator: "\n")[1].split(separator: "\"server\":\"127.0.0.1:")[1].prefix { $0.isNumber }
+        let filtered = Command.teardown("analyze", "--format", "jsonl", "--filter", "tcp port \(port)", mixed)
+        #expect(filtered.status == 0)
+        #expect(filtered.stdout.split(separator: "\n").count == 1)
+        #expect(filtered.stdout.contains("half-closed"))
+        let bad = Command.teardown("analyze", "--filter", "tcp port banana", close)
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("invalid filter expression"))
+    }
+
+    @Test("exit 66 for a missing file, with the cause and a fix")
+    func missingFile() {
+        let result = Command.teardown("analyze", "/nonexistent/capture.pcap")
+        #expect(result.status == 66)
+        #expect(result.stderr == "teardown: /nonexistent/capture.pcap: cannot open: No such file or directory (check the path)\n")
+        let directory = Command.teardown("analyze", Fixtures.root)
+        #expect(directory.status == 66)
+        #expect(directory.stderr.contains("is a directory"))
+    }
+
+    @Test(
+        "exit 65 for input that is not a readable capture; connections before the problem still reported",
+        arguments: [
+            ("empty.pcap", "the file is empty", 0),
+            ("not-a-capture.pcap", "not a pcap or pcapng capture (magic number 0x47455420)", 0),
+            ("unknown-linktype.pcap", "unsupported link type LINKTYPE_147 (147)", 0),
+            ("impossible-caplen.pcap", "record 3 claims 2147483647 bytes, only 64 remain", 1),
+            ("pcapng-unknown-interface.pcapng", "record 2 names interface 3, but the file describes 1", 1),
+        ])
+    func badCapture(file: String, message: String, connections: Int) {
+        let path = Fixtures.path("malformed/\(file)")
+        let result = Command.teardown("analyze", "--format", "jsonl", path)
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("\(path): \(message)"))
+        #expect(result.stdout.split(separator: "\n").count == connections)
+        #expect(!result.stderr.contains("Fatal error"))
+    }
+
+    @Test("a file cut short is analysed up to the cut, with a warning and exit 0")
+    func truncated() {
+        let path = Fixtures.path("malformed/record-cut-short.pcap")
+        let result = Command.teardown("analyze", "--format", "json", path)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("\"truncated\":true"))
+        #expect(result.stderr.contains("warning: capture cut short: record 10 claims 54 bytes, only 34 remain"))
+    }
+
+    @Test("with a good and a bad file the good one is still reported and the exit code is the worst")
+    func mixedGoodAndBad() {
+        let result = Command.teardown("analyze", close, Fixtures.path("malformed/empty.pcap"), "/nonexistent.pcap")
+        #expect(result.status == 66)
+        #expect(result.stdout.contains("abortive"))
+    }
+
+    @Test("standard input: '-'")
+    func standardInput() {
+        let result = Command.teardown("analyze", "--format", "jsonl", "-", input: Fixtures.bytes(close))
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("\"verdict\":\"abortive\""))
+    }
+
+    @Test("usage errors exit 64")
+    func usage() {
+        #expect(Command.teardown("analyze").status == 64)
+        #expect(Command.teardown("analyze", "--format", "xml", close).status == 64)
+        #expect(Command.teardown("frobnicate").status == 64)
+    }
+
+    @Test("--help documents formats and exit codes")
+    func help() {
+        let top = Command.teardown("--help")
+        #expect(top.status == 0)
+        for line in ["analyze", "capture", "run", "65", "66", "77"] { #expect(top.stdout.contains(line)) }
+        let analyze = Command.teardown("analyze", "--help")
+        #expect(analyze.stdout.contains("--format"))
+        #expect(analyze.stdout.contains("--filter"))
+    }
+}

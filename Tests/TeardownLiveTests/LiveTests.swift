@@ -1,0 +1,160 @@
+import Testing
+import TeardownAnalysis
+import TeardownCapture
+import TeardownScenarios
+import TeardownTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whether this process may capture on `lo` (root or CAP_NET_RAW). CI runs as root.
+let capturePermitted = LiveCapture.isPermitted()
+
+/// Live capture on loopback: the capture module, every scenario, `teardown capture -- COMMAND`,
+/// stopping by signal. Skipped, with this reason, only where capture is not permitted.
+@Suite(
+    "Live capture", .serialized,
+    .enabled(if: capturePermitted, "capture on lo is not permitted here (needs root or CAP_NET_RAW)"))
+struct LiveTests {
+    @Test("every scenario meets its expectation on 127.0.0.1 and ::1", arguments: [false, true])
+    func scenarios(ipv6: Bool) throws {
+        var options = ScenarioRunOptions()
+        options.ipv6 = ipv6
+        for scenario in Scenario.all {
+            let result = try ScenarioRunner.run(scenario, options: options)
+            #expect(result.failures == [], "\(scenario.name) (ipv6: \(ipv6))")
+            #expect(result.statistics.dropped == 0)
+            // On lo, libpcap's counters see each packet twice (outgoing and incoming copy).
+            #expect(result.statistics.received == 2 * result.statistics.written, "\(scenario.name)")
+            #expect(result.analysis.packets == result.statistics.written)
+        }
+    }
+
+    @Test("the application's view: errors and unread data the wire cannot show")
+    func applicationView() throws {
+        let close = try ScenarioRunner.run(try #require(Scenario.named("close")))
+        #expect(close.application.serverErrors.contains("send: EPIPE"))
+        #expect(close.connection?.lostBytes.server == 9)
+        let unread = try ScenarioRunner.run(try #require(Scenario.named("unread-close")))
+        #expect(unread.application.clientUnread == 11)
+        #expect(unread.application.serverErrors.contains("recv: ECONNRESET"))
+        #expect(unread.connection?.notes.contains(.unreadDataSuspected) == true)
+    }
+
+    @Test("capture on 'any' with SLL2 and SLL link types")
+    func anyInterface() throws {
+        for linkType: Int32 in [276, 113] {
+            var options = ScenarioRunOptions()
+            options.interface = "any"
+            options.linkType = linkType
+            let result = try ScenarioRunner.run(try #require(Scenario.named("half-close")), options: options)
+            #expect(result.failures == [])
+            #expect(result.analysis.linkTypes.map(\.rawValue) == [UInt32(linkType)])
+        }
+    }
+
+    @Test("teardown run --all exits 0 and --write keeps every capture")
+    func runAll() {
+        let directory = "/tmp/teardown-live-\(getpid())"
+        let result = Command.teardown("run", "--all", "--write", directory)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("13 scenarios: 13 passed, 0 failed"))
+        #expect(Fixtures.files(in: directory).count == 13)
+        _ = Command.run(["rm", "-rf", directory])
+    }
+
+    @Test("teardown capture -- COMMAND records the command's connection and passes on its exit status")
+    func captureCommand() throws {
+        let listener = try Listener(ipv6: false, listen: true)
+        let port = listener.address.port
+        let server = OSThread {
+            guard let socket = try? listener.accept() else { return }
+            socket.receive(exactly: 6)
+            socket.send("pong\n")
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let path = "/tmp/teardown-capture-\(getpid()).pcap"
+        let script = "exec 3<>/dev/tcp/127.0.0.1/\(port); printf 'ping\\r\\n' >&3; read -r line <&3; exec 3>&-; exit 7"
+        let result = Command.teardown(
+            "capture", "-f", "tcp port \(port)", "-w", path, "--format", "jsonl", "--", "bash", "-c", script)
+        server.join()
+        #expect(result.status == 7)
+        #expect(result.stdout.contains("\"verdict\":\"graceful\""))
+        #expect(result.stderr.contains("captured"))
+        let analysis = try CaptureAnalyzer.analyze(fileAt: path)
+        #expect(analysis.connections.count == 1)
+        #expect(analysis.connections.first?.bytes == PerSide(client: 6, server: 5))
+        #expect(analysis.connections.first?.partial == false)
+        let tcpdump = Command.run(["tcpdump", "-nr", path])
+        if tcpdump.status != 127 {
+            #expect(tcpdump.status == 0)
+            #expect(tcpdump.stdout.split(separator: "\n").count == analysis.packets)
+        }
+        unlink(path)
+    }
+
+    @Test("SIGINT and SIGTERM during a capture leave a valid, complete file", arguments: [SIGINT, SIGTERM])
+    func signalStop(signal: Int32) throws {
+        let path = "/tmp/teardown-signal-\(getpid())-\(signal).pcap"
+        let pid = spawnCapture(["capture", "-q", "-w", path])
+        usleep(300_000)
+        let listener = try Listener(ipv6: false, listen: true)
+        let client = try listener.connect()
+        let accepted = try listener.accept()
+        client.send("x")
+        accepted.close()
+        client.close()
+        usleep(100_000)
+        kill(pid, signal)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        #expect(status & 0x7f == 0, "teardown must exit, not be killed")
+        let analysis = try CaptureAnalyzer.analyze(fileAt: path)
+        #expect(analysis.error == nil)
+        #expect(!analysis.truncated)
+        #expect(analysis.connections.contains { $0.server.port == listener.address.port })
+        unlink(path)
+    }
+
+    func spawnCapture(_ arguments: [String]) -> pid_t {
+        var argv: [UnsafeMutablePointer<CChar>?] = ([Command.teardown] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        posix_spawn(&pid, Command.teardown, nil, nil, &argv, environ)
+        return pid
+    }
+}
+
+/// Capturing without privileges fails with exit 77 and says how to fix it.
+@Suite("Capture permissions")
+struct PermissionTests {
+    @Test("capture and run exit 77 with the fix when capture is not permitted")
+    func permissionDenied() {
+        var prefix: [String] = []
+        if getuid() == 0 {
+            guard Command.run(["setpriv", "--help"]).status == 0 else { return }
+            prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all"]
+        }
+        for arguments in [["capture", "--count", "1"], ["run", "graceful"]] {
+            let result = Command.run(prefix + [Command.teardown] + arguments)
+            #expect(result.status == 77, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("needs root or CAP_NET_RAW (sudo, or setcap cap_net_raw+ep on the binary)"))
+        }
+    }
+
+    @Test(
+        "an unknown interface lists the available ones; an unwritable output fails before capturing",
+        .enabled(if: capturePermitted, "capture on lo is not permitted here (needs root or CAP_NET_RAW)"))
+    func badInterfaceAndOutput() {
+        // Without privileges libpcap cannot tell a missing interface from a forbidden one: both are 77.
+        let interface = Command.teardown("capture", "-i", "no-such-interface0", "--count", "1")
+        #expect(interface.status == 64)
+        #expect(interface.stderr.contains("no interface named 'no-such-interface0'; available:"))
+        #expect(interface.stderr.contains("lo"))
+        let output = Command.teardown("capture", "-w", "/nonexistent-dir/x.pcap", "--count", "1")
+        #expect(output.status == 66)
+        #expect(output.stderr.contains("cannot write the capture to /nonexistent-dir/x.pcap"))
+    }
+}
