@@ -25,6 +25,8 @@ public struct CaptureAnalysis: Sendable {
     public var undecodablePackets = 0
     /// Records the filter rejected.
     public var filteredPackets = 0
+    /// Packets the kernel dropped during a live capture (libpcap's `ps_drop`); 0 for files.
+    public var droppedPackets = 0
     /// Packets on interfaces whose link type is not supported (pcapng).
     public var unsupportedLinkPackets = 0
     /// The last record was cut short; `truncation` says where.
@@ -33,8 +35,16 @@ public struct CaptureAnalysis: Sendable {
     /// The error that stopped reading early (exit 65); connections before it are still reported.
     public var error: CaptureFileError?
     public var connections: [Connection] = []
+    /// With a selector: the ids of the connections at least one of whose packets it matched.
+    public var selectedIDs: Set<Int>?
 
     public init(file: String) { self.file = file }
+
+    /// The connections the selector matched (all of them without a selector).
+    public var selectedConnections: [Connection] {
+        guard let selectedIDs else { return connections }
+        return connections.filter { selectedIDs.contains($0.id) }
+    }
 
     /// Warnings a person should see (on standard error), besides `error`.
     public var warnings: [String] {
@@ -55,8 +65,13 @@ public enum CaptureAnalyzer {
     /// - Parameters:
     ///   - name: the file name to report.
     ///   - filter: packets it rejects are not analysed.
-    public static func analyze(_ bytes: ByteView, name: String, filter: PacketFilter? = nil) -> CaptureAnalysis {
+    ///   - selector: a connection is selected when it matches at least one of its packets
+    ///     (``CaptureAnalysis/selectedIDs``); every connection is still analysed.
+    public static func analyze(
+        _ bytes: ByteView, name: String, filter: PacketFilter? = nil, selector: PacketFilter? = nil
+    ) -> CaptureAnalysis {
         var analysis = CaptureAnalysis(file: name)
+        var selected = Set<Int>()
         var table = ConnectionTable()
         do {
             var reader = try CaptureReader(bytes)
@@ -83,7 +98,8 @@ public enum CaptureAnalyzer {
                     {
                     case .tcp(let segment):
                         analysis.tcpPackets += 1
-                        table.ingest(segment, packetNumber: record.index)
+                        let id = table.ingest(segment, packetNumber: record.index)
+                        if let selector, selector.matches(record) { selected.insert(id) }
                     case .notTCP:
                         analysis.notTCPPackets += 1
                     case .laterFragment:
@@ -103,13 +119,16 @@ public enum CaptureAnalyzer {
             analysis.error = .unsupportedLinkType(unsupported)
         }
         analysis.connections = table.connections()
+        if selector != nil { analysis.selectedIDs = selected }
         return analysis
     }
 
     /// Opens (memory-maps) and analyses the capture file at `path` (`-`: standard input).
     /// - Throws: `FileAccessError` when the file cannot be opened (exit 66).
-    public static func analyze(fileAt path: String, filter: PacketFilter? = nil) throws(FileAccessError) -> CaptureAnalysis {
+    public static func analyze(
+        fileAt path: String, filter: PacketFilter? = nil, selector: PacketFilter? = nil
+    ) throws(FileAccessError) -> CaptureAnalysis {
         let file = try MappedFile(path: path)
-        return file.withBytes { analyze($0.view, name: path, filter: filter) }
+        return file.withBytes { analyze($0.view, name: path, filter: filter, selector: selector) }
     }
 }

@@ -24,7 +24,9 @@ public struct ConnectionTable: Sendable {
 
     /// Adds one segment to its connection, creating the connection when needed.
     /// - Parameter packetNumber: the segment's position in the capture (1-based), for ordering facts.
-    public mutating func ingest(_ segment: TCPSegment, packetNumber: Int) {
+    /// - Returns: the id of the connection the segment belongs to.
+    @discardableResult
+    public mutating func ingest(_ segment: TCPSegment, packetNumber: Int) -> Int {
         var fromA = true
         let key = FlowKey(segment, fromA: &fromA)
         var slot = Int(truncatingIfNeeded: key.fastHash >> 32) & mask
@@ -37,16 +39,17 @@ public struct ConnectionTable: Sendable {
                 {
                     slots[slot] = Int32(states.count)
                     append(key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: true)
-                    return
+                    return states.count
                 }
                 states[index].ingest(segment, fromA: fromA, packetNumber: packetNumber)
-                return
+                return states[index].id
             }
             slot = (slot + 1) & mask
         }
         slots[slot] = Int32(states.count)
         append(key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: false)
         if states.count * 2 > mask { grow() }
+        return states.count
     }
 
     private mutating func append(key: FlowKey, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool) {

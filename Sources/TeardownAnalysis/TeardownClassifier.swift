@@ -52,7 +52,13 @@ enum TeardownClassifier {
             verdict = .open
         }
 
-        let lost = PerSide(client: unacknowledged(client, by: server), server: unacknowledged(server, by: client))
+        // Contract 3.1: counted when the connection ended (a FIN pair or a reset). Payload not yet
+        // acknowledged in a connection still open at the end of the capture is in flight, not lost.
+        let ended = resetBy != nil || (client.sentFIN && server.sentFIN)
+        let lost =
+            ended
+            ? PerSide(client: unacknowledged(client, by: server), server: unacknowledged(server, by: client))
+            : PerSide(client: 0, server: 0)
 
         if let resetter = resetBy, verdict == .abortive, resetAcknowledged {
             // Contract 3.2: RST+ACK covering all the peer's data, no FIN from the resetter, and the

@@ -81,6 +81,19 @@ public final class ChildProcess: @unchecked Sendable {
     /// Sends `signal` to the child.
     public func send(_ signal: Int32) { kill(pid, signal) }
 
+    /// Waits for the child, passing on SIGINT and SIGTERM (blocked with ``TerminationSignals``).
+    /// - Returns: the child's exit status and the last signal passed on, if any.
+    public func waitForwardingSignals() -> (status: Int32, interruptedBy: Int32?) {
+        var interrupted: Int32?
+        while true {
+            if let status = poll() { return (status, interrupted) }
+            if let signal = TerminationSignals.wait(milliseconds: 20) {
+                interrupted = signal
+                send(signal)
+            }
+        }
+    }
+
     static func decode(_ status: Int32) -> Int32 {
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal

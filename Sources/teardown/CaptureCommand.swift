@@ -90,16 +90,7 @@ struct Capture: ParsableCommand {
                 Console.error(error.description)
                 throw ExitCode(127)
             }
-            while true {
-                if let status = child.poll() {
-                    exitStatus = status
-                    break
-                }
-                if let signal = TerminationSignals.wait(milliseconds: 20) {
-                    interrupted = signal
-                    child.send(signal)
-                }
-            }
+            (exitStatus, interrupted) = child.waitForwardingSignals()
         } else {
             let started = LiveCapture.monotonicMilliseconds()
             let progress = Progress(enabled: Console.stderrIsTerminal)

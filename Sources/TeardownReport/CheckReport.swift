@@ -1,0 +1,84 @@
+import TeardownAnalysis
+
+/// Checks analysed captures against a ``TeardownExpectation`` and says why in words: the logic of
+/// `teardown check`, usable from test suites too.
+public struct CheckReport: Sendable {
+    public var expectation: TeardownExpectation
+    /// Accept a capture whose last record is cut short.
+    public var allowTruncated: Bool
+    /// Accept a live capture in which the kernel dropped packets.
+    public var allowDrops: Bool
+
+    public init(expectation: TeardownExpectation, allowTruncated: Bool = false, allowDrops: Bool = false) {
+        self.expectation = expectation
+        self.allowTruncated = allowTruncated
+        self.allowDrops = allowDrops
+    }
+
+    /// The result of a check.
+    public struct Outcome: Sendable {
+        /// One line per connection or capture that broke the expectation, then a summary line.
+        public var text: String
+        public var junit: JUnitReport
+        public var passed: Bool
+    }
+
+    /// Checks the selected connections of every analysis (counts are over all of them together).
+    public func evaluate(_ analyses: [CaptureAnalysis]) -> Outcome {
+        var junit = JUnitReport(expectation: expectation.summary)
+        var lines: [String] = []
+        var failedConnections = 0
+        var captureFailures = 0
+        var selectedTotal = 0
+        let named = analyses.count > 1
+        for analysis in analyses {
+            let label = named ? "\(analysis.file): " : ""
+            let captureProblems = problems(of: analysis)
+            var cases: [JUnitReport.Case] = []
+            let selected = analysis.selectedConnections
+            selectedTotal += selected.count
+            for connection in selected {
+                let problems = expectation.violations(connection)
+                if !problems.isEmpty {
+                    failedConnections += 1
+                    lines.append(
+                        "\(label)\(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(problems.joined(separator: "; "))"
+                    )
+                }
+                cases.append(JUnitReport.Case(connection: connection, problems: problems))
+            }
+            for problem in captureProblems { lines.append("\(label)\(problem)") }
+            if !captureProblems.isEmpty { captureFailures += 1 }
+            junit.suites.append(JUnitReport.Suite(file: analysis.file, cases: cases, captureProblems: captureProblems))
+        }
+        var passed = failedConnections == 0 && captureFailures == 0
+        if !analyses.isEmpty, let problem = expectation.countViolation(selectedTotal) {
+            lines.append(problem)
+            passed = false
+            junit.suites[junit.suites.count - 1].captureProblems.append(problem)
+        }
+        let noun = selectedTotal == 1 ? "connection" : "connections"
+        if passed {
+            lines.append("check passed: \(selectedTotal) \(noun) checked (\(expectation.summary))")
+        } else if failedConnections > 0 {
+            lines.append("check failed: \(failedConnections) of \(selectedTotal) \(noun) broke the expectation (\(expectation.summary))")
+        } else {
+            lines.append("check failed: \(selectedTotal) \(noun) checked (\(expectation.summary))")
+        }
+        return Outcome(text: lines.joined(separator: "\n") + "\n", junit: junit, passed: passed)
+    }
+
+    /// Problems with the capture itself: unreadable to the end, cut short, kernel drops.
+    func problems(of analysis: CaptureAnalysis) -> [String] {
+        var problems: [String] = []
+        if let error = analysis.error { problems.append("the capture could not be read to the end: \(error)") }
+        if let truncation = analysis.truncation, !allowTruncated {
+            problems.append("the capture is cut short (\(truncation)); --allow-truncated accepts it")
+        }
+        if analysis.droppedPackets > 0 && !allowDrops {
+            problems.append(
+                "the kernel dropped packets during the capture (ps_drop \(analysis.droppedPackets)); --allow-drops accepts it")
+        }
+        return problems
+    }
+}

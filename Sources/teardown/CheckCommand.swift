@@ -1,0 +1,210 @@
+import ArgumentParser
+import TeardownAnalysis
+import TeardownCapture
+import TeardownReport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A comma-separated list of verdicts: `graceful,half-closed`.
+struct VerdictList: ExpressibleByArgument {
+    var verdicts: Set<Verdict>
+
+    init?(argument: String) {
+        var verdicts = Set<Verdict>()
+        for name in argument.split(separator: ",") {
+            guard let verdict = Verdict(rawValue: name.trimmingCharacters(in: " ")) else { return nil }
+            verdicts.insert(verdict)
+        }
+        if verdicts.isEmpty { return nil }
+        self.verdicts = verdicts
+    }
+
+    static var allValueStrings: [String] { Verdict.allCases.map(\.rawValue) }
+}
+
+extension FirstCloser: ExpressibleByArgument {}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> String {
+        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
+    }
+}
+
+/// `teardown check`: fail a pipeline when a teardown is not what it should be.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check that every selected connection ended as expected (for CI).",
+        discussion: """
+            Prints one line per connection that broke the expectation, saying why, then a summary. \
+            A selection that matches nothing fails unless --connections 0. A capture cut short fails \
+            unless --allow-truncated; a live capture with kernel drops fails unless --allow-drops.
+
+            Exit status: 0 when every expectation held, 1 when one did not, 64 for bad arguments, \
+            65 for input that is not a readable capture, 66 for a file that cannot be opened, 77 when \
+            live capture is not permitted. With --live, a failing command's exit status is passed on \
+            (after the check result is printed).
+
+            EXAMPLES
+              teardown check capture.pcap --expect graceful,half-closed
+              teardown check capture.pcap --forbid abortive --where 'tcp port 8080' --junit teardown.xml
+              sudo teardown check --live --expect graceful -- ./integration-tests.sh
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Capture files to check; with --live, the command to run (after '--').", valueName: "file|command"))
+    var arguments: [String] = []
+
+    /// Without --live the arguments are files; with it, the command.
+    var files: [String] { live ? [] : arguments }
+    var command: [String] { live ? arguments : [] }
+
+    @Option(help: ArgumentHelp("Every selected connection must have one of these verdicts.", valueName: "kind,..."))
+    var expect: VerdictList?
+
+    @Option(help: ArgumentHelp("No selected connection may have one of these verdicts.", valueName: "kind,..."))
+    var forbid: VerdictList?
+
+    @Option(name: .customLong("where"), help: ArgumentHelp("Check only connections with a packet matching this tcpdump expression.", valueName: "expression"))
+    var selection: String?
+
+    @Option(help: ArgumentHelp("Exactly this many connections must be selected.", valueName: "n"))
+    var connections: Int?
+
+    @Option(name: .customLong("at-least"), help: ArgumentHelp("At least this many connections must be selected.", valueName: "n"))
+    var atLeast: Int?
+
+    @Option(name: .customLong("first-closer"), help: "The side that must close first: client, server or both.")
+    var firstCloser: FirstCloser?
+
+    @Option(name: .customLong("max-lost-bytes"), help: ArgumentHelp("At most this many bytes may be lost per connection.", valueName: "n"))
+    var maxLostBytes: Int64?
+
+    @Flag(name: .customLong("allow-truncated"), help: "Accept a capture whose last record is cut short.")
+    var allowTruncated = false
+
+    @Flag(name: .customLong("allow-drops"), help: "Accept a live capture in which the kernel dropped packets.")
+    var allowDrops = false
+
+    @Option(help: ArgumentHelp("Also write a JUnit XML report here.", valueName: "file"))
+    var junit: String?
+
+    @Flag(help: "Capture live while the command after '--' runs, then check that capture.")
+    var live = false
+
+    @Option(name: [.customShort("i"), .long], help: "With --live: the interface.")
+    var interface = "lo"
+
+    @Option(name: [.customShort("f"), .long], help: ArgumentHelp("With --live: capture only packets matching this expression.", valueName: "expression"))
+    var filter = "tcp"
+
+    func validate() throws {
+        if arguments.isEmpty {
+            throw ValidationError(live ? "--live needs a command after '--'." : "Name at least one capture file, or use --live -- COMMAND.")
+        }
+        if expect == nil && forbid == nil && connections == nil && atLeast == nil && firstCloser == nil && maxLostBytes == nil {
+            throw ValidationError("Say what to check: --expect, --forbid, --connections, --at-least, --first-closer or --max-lost-bytes.")
+        }
+        if connections != nil && atLeast != nil { throw ValidationError("Use --connections or --at-least, not both.") }
+        for value in [connections, atLeast].compactMap({ $0 }) where value < 0 {
+            throw ValidationError("Connection counts cannot be negative.")
+        }
+        if let maxLostBytes, maxLostBytes < 0 { throw ValidationError("--max-lost-bytes cannot be negative.") }
+    }
+
+    var expectation: TeardownExpectation {
+        TeardownExpectation(
+            allowed: expect?.verdicts ?? [], forbidden: forbid?.verdicts ?? [], firstCloser: firstCloser,
+            maximumLostBytes: maxLostBytes, exactCount: connections, minimumCount: atLeast)
+    }
+
+    func run() throws {
+        let selector: BPFFilter?
+        do {
+            selector = try selection.map(BPFFilter.init)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        var analyses: [CaptureAnalysis] = []
+        var exitCode = ExitCode.success
+        var commandStatus: Int32 = 0
+        if live {
+            let (analysis, status) = try captureLive(selector: selector)
+            analyses.append(analysis)
+            commandStatus = status
+        } else {
+            for file in files {
+                do {
+                    let analysis = try CaptureAnalyzer.analyze(fileAt: file, selector: selector)
+                    if let error = analysis.error {
+                        Console.error("\(file): \(error)")
+                        if exitCode == .success { exitCode = .badCapture }
+                    }
+                    analyses.append(analysis)
+                } catch {
+                    Console.error("\(file): \(error)")
+                    exitCode = .cannotOpen
+                }
+            }
+        }
+        let outcome = CheckReport(
+            expectation: expectation, allowTruncated: allowTruncated, allowDrops: allowDrops
+        ).evaluate(analyses)
+        Console.write(outcome.text)
+        if let junit {
+            guard write(outcome.junit.render(), to: junit) else {
+                Console.error("cannot write the JUnit report to \(junit): \(String(cString: strerror(errno)))")
+                throw ExitCode.cannotOpen
+            }
+        }
+        if commandStatus != 0 { throw ExitCode(commandStatus) }
+        if exitCode != .success { throw exitCode }
+        if !outcome.passed { throw ExitCode.expectationFailed }
+    }
+
+    /// Captures while the command runs; returns the analysis and the command's exit status.
+    func captureLive(selector: BPFFilter?) throws -> (CaptureAnalysis, Int32) {
+        TerminationSignals.block()
+        let path = temporaryCapturePath()
+        defer { unlink(path) }
+        var configuration = CaptureConfiguration(outputPath: path)
+        configuration.interface = interface
+        configuration.filter = filter
+        let capture: LiveCapture
+        do {
+            capture = try LiveCapture(configuration)
+        } catch {
+            throw fail(error)
+        }
+        capture.start()
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(command)
+        } catch {
+            _ = try? capture.stop(quietPeriod: 0)
+            Console.error(error.description)
+            throw ExitCode(127)
+        }
+        let (status, _) = child.waitForwardingSignals()
+        let statistics: CaptureStatistics
+        do {
+            statistics = try capture.stop()
+        } catch {
+            throw fail(error)
+        }
+        var analysis = try CaptureAnalyzer.analyze(fileAt: path, selector: selector)
+        analysis.file = "live capture on \(interface)"
+        analysis.droppedPackets = statistics.dropped
+        if status != 0 { Console.error("the command exited with status \(status)") }
+        return (analysis, status)
+    }
+
+    func write(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        Console.writeAll(text, to: fd)
+        return true
+    }
+}

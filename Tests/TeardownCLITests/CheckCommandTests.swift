@@ -1,0 +1,114 @@
+import FoundationXML
+import Testing
+import TeardownTestSupport
+
+/// `teardown check` on the fixtures: every option, every exit code, the reason lines and JUnit XML.
+@Suite("teardown check")
+struct CheckCommandTests {
+    static let close = Fixtures.path("pcap/lo-ipv4/close.pcap")
+    static let graceful = Fixtures.path("pcap/lo-ipv4/graceful.pcap")
+    static let mixed = Fixtures.path("derived/mixed-linktypes.pcapng")
+
+    @Test("a held expectation exits 0 with a summary")
+    func passes() {
+        let result = Command.teardown("check", Self.graceful, "--expect", "graceful")
+        #expect(result.status == 0)
+        #expect(result.stdout == "check passed: 1 connection checked (graceful)\n")
+    }
+
+    @Test("a broken expectation exits 1 with a reason line naming the connection")
+    func fails() {
+        let result = Command.teardown("check", Self.close, "--expect", "graceful")
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix("127.0.0.1:"))
+        #expect(lines[0].contains(" → 127.0.0.1:"))
+        #expect(lines[0].hasSuffix(" abortive: client reset after its FIN; 9 server bytes lost; expected graceful"))
+        #expect(lines[1] == "check failed: 1 of 1 connection broke the expectation (graceful)")
+    }
+
+    static let optionCases: [([String], Int32)] = [
+            (["--expect", "abortive,graceful"], 0),
+            (["--expect", "half-closed"], 1),
+            (["--forbid", "abortive"], 1),
+            (["--forbid", "refused,attempt"], 0),
+            (["--first-closer", "client", "--expect", "abortive"], 0),
+            (["--first-closer", "server"], 1),
+            (["--max-lost-bytes", "9"], 0),
+            (["--max-lost-bytes", "8"], 1),
+            (["--connections", "1", "--expect", "abortive"], 0),
+            (["--connections", "2", "--expect", "abortive"], 1),
+            (["--at-least", "1", "--forbid", "refused"], 0),
+            (["--at-least", "2", "--forbid", "refused"], 1),
+            (["--where", "tcp port 1", "--expect", "graceful"], 1),
+            (["--where", "tcp port 1", "--connections", "0"], 0),
+        ]
+
+    @Test("each option decides pass or fail", arguments: optionCases)
+    func options(arguments: [String], status: Int32) {
+        let result = Command.run([Command.teardown, "check", Self.close] + arguments)
+        #expect(result.status == status, "\(arguments): \(result.stdout)\(result.stderr)")
+    }
+
+    @Test("--where selects connections by a tcpdump expression")
+    func selection() {
+        let all = Command.teardown("analyze", "--format", "jsonl", Self.mixed)
+        let port = all.stdout.split(separator: "\n")[0].split(separator: "\"server\":\"127.0.0.1:")[1].prefix { $0.isNumber }
+        let abortiveOnly = Command.teardown("check", Self.mixed, "--where", "tcp port \(port)", "--expect", "abortive", "--connections", "1")
+        #expect(abortiveOnly.status == 0, "\(abortiveOnly.stdout)")
+        let rest = Command.teardown("check", Self.mixed, "--where", "not tcp port \(port)", "--expect", "half-closed", "--connections", "2")
+        #expect(rest.status == 0, "\(rest.stdout)")
+    }
+
+    @Test("an empty selection fails unless --connections 0")
+    func emptySelection() {
+        let result = Command.teardown("check", Self.close, "--where", "tcp port 1", "--expect", "graceful")
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("no connection was selected (use --connections 0 if none is expected)"))
+    }
+
+    @Test("a truncated capture fails unless --allow-truncated")
+    func truncated() {
+        let path = Fixtures.path("malformed/record-cut-short.pcap")
+        let strict = Command.teardown("check", path, "--expect", "half-closed")
+        #expect(strict.status == 1)
+        #expect(strict.stdout.contains("the capture is cut short (record 10 claims 54 bytes, only 34 remain); --allow-truncated accepts it"))
+        #expect(Command.teardown("check", path, "--expect", "half-closed", "--allow-truncated").status == 0)
+    }
+
+    @Test("exit 66 for a missing file, 65 for a bad capture, 64 for bad arguments")
+    func exitCodes() {
+        #expect(Command.teardown("check", "/nonexistent.pcap", "--expect", "graceful").status == 66)
+        let bad = Command.teardown("check", Fixtures.path("malformed/not-a-capture.pcap"), "--expect", "graceful")
+        #expect(bad.status == 65)
+        #expect(bad.stderr.contains("not a pcap or pcapng capture"))
+        #expect(Command.teardown("check", Self.close).status == 64)
+        #expect(Command.teardown("check", Self.close, "--expect", "fine").status == 64)
+        #expect(Command.teardown("check", "--expect", "graceful").status == 64)
+        #expect(Command.teardown("check", Self.close, "--connections", "1", "--at-least", "1").status == 64)
+        #expect(Command.teardown("check", Self.close, "--where", "tcp port banana", "--expect", "graceful").status == 64)
+    }
+
+    @Test("--junit writes well-formed XML with one test case per connection and the right counts")
+    func junit() throws {
+        let path = "/tmp/teardown-junit-\(UInt32.random(in: 0...UInt32.max)).xml"
+        let result = Command.teardown("check", Self.close, Self.mixed, "--expect", "half-closed", "--junit", path)
+        #expect(result.status == 1)
+        let data = Fixtures.bytes(path)
+        let document = try XMLDocument(data: .init(data))
+        let root = try #require(document.rootElement())
+        #expect(root.name == "testsuites")
+        // 4 connections + 1 "capture and selection" case per file; close (1) and mixed's abortive (1) fail.
+        #expect(root.attribute(forName: "tests")?.stringValue == "6")
+        #expect(root.attribute(forName: "failures")?.stringValue == "2")
+        let suites = root.elements(forName: "testsuite")
+        #expect(suites.count == 2)
+        let cases = suites.flatMap { $0.elements(forName: "testcase") }
+        #expect(cases.count == 6)
+        let failures = cases.compactMap { $0.elements(forName: "failure").first }
+        #expect(failures.count == 2)
+        #expect(failures[0].attribute(forName: "message")?.stringValue?.contains("9 server bytes lost") == true)
+        _ = Command.run(["rm", "-f", path])
+    }
+}
