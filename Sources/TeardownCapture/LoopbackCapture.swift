@@ -53,10 +53,7 @@ public enum LoopbackCapture {
         let path: String
 
         init(interface: String, filter: String) throws(CaptureError) {
-            var template = Array("/tmp/teardown-record-XXXXXX".utf8CString)
-            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            if fd >= 0 { close(fd) }
-            path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            path = TemporaryFile.make(prefix: "record")
             var configuration = CaptureConfiguration(outputPath: path)
             configuration.interface = interface
             configuration.filter = filter

@@ -63,7 +63,11 @@ extension Scenario {
         "client sends \"data1\", \"data2\", shutdown(SHUT_WR); server answers \"Hi, data1\", \"Hi, data2\", reads EOF, closes",
         expect: ScenarioExpectation(.halfClosed, completed: true)
     ) { context throws(Errno) in
+        let shutDown = Event()
         let server = ServerThread(context.listener) { socket in
+            // Answer only after the client's FIN, so the answers are data after the first FIN
+            // however the threads are scheduled.
+            shutDown.wait()
             for _ in 0..<2 {
                 let message = socket.receive(exactly: 5)
                 socket.send(Array("Hi, ".utf8) + message)
@@ -75,6 +79,7 @@ extension Scenario {
         client.send("data1")
         client.send("data2")
         client.shutdown(Int32(SHUT_WR))
+        shutDown.signal()
         client.receiveUntilEOF()
         client.close()
         var view = ApplicationView()

@@ -54,7 +54,7 @@ public enum ScenarioRunner {
             throw .pcap(operation: "binding a loopback listener", detail: error.description)
         }
         let keep = options.outputDirectory != nil
-        let path = options.outputDirectory.map { "\($0)/\(scenario.name).pcap" } ?? temporaryPath(scenario.name)
+        let path = options.outputDirectory.map { "\($0)/\(scenario.name).pcap" } ?? TemporaryFile.make(prefix: scenario.name)
         var configuration = CaptureConfiguration(outputPath: path)
         configuration.interface = options.interface
         configuration.linkType = options.linkType
@@ -102,12 +102,5 @@ public enum ScenarioRunner {
             scenario: scenario, capturePath: path, analysis: analysis, statistics: statistics,
             application: application, failures: failures,
             elapsedNanoseconds: Clock.monotonicNanoseconds() - started)
-    }
-
-    static func temporaryPath(_ name: String) -> String {
-        var template = Array("/tmp/teardown-\(name)-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if fd >= 0 { Glibc.close(fd) }
-        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }

@@ -44,25 +44,33 @@ struct Analyze: ParsableCommand {
                 throw ValidationError(error.description)
             }
         }
-        var analyses: [CaptureAnalysis] = []
-        var exitCode = ExitCode.success
-        for file in files {
-            do {
-                let analysis = try CaptureAnalyzer.analyze(fileAt: file, filter: packetFilter)
-                for warning in analysis.warnings { Console.error("\(file): warning: \(warning)") }
-                if let error = analysis.error {
-                    Console.error("\(file): \(error)")
-                    if exitCode == .success { exitCode = .badCapture }
-                }
-                analyses.append(analysis)
-            } catch {
-                Console.error("\(file): \(error)")
-                exitCode = .cannotOpen
-            }
-        }
+        let (analyses, exitCode) = analyzeFiles(files, filter: packetFilter)
         Console.write(Reports.render(analyses, options: report))
         if exitCode != .success { throw exitCode }
     }
+}
+
+/// Analyses `files`, printing warnings and errors on standard error as it goes.
+/// - Returns: the analyses of the files that could be opened, and the exit code: 66 if a file could
+///   not be opened, else 65 if one was not a readable capture, else 0.
+func analyzeFiles(_ files: [String], filter: PacketFilter? = nil, selector: PacketFilter? = nil) -> ([CaptureAnalysis], ExitCode) {
+    var analyses: [CaptureAnalysis] = []
+    var exitCode = ExitCode.success
+    for file in files {
+        do {
+            let analysis = try CaptureAnalyzer.analyze(fileAt: file, filter: filter, selector: selector)
+            for warning in analysis.warnings { Console.error("\(file): warning: \(warning)") }
+            if let error = analysis.error {
+                Console.error("\(file): \(error)")
+                if exitCode == .success { exitCode = .badCapture }
+            }
+            analyses.append(analysis)
+        } catch {
+            Console.error("\(file): \(error)")
+            exitCode = .cannotOpen
+        }
+    }
+    return (analyses, exitCode)
 }
 
 /// Renders analyses in the chosen format.

@@ -65,7 +65,7 @@ struct Capture: ParsableCommand {
 
     func run() throws {
         TerminationSignals.block()
-        let path = write ?? temporaryCapturePath()
+        let path = write ?? TemporaryFile.make(prefix: "capture")
         var configuration = CaptureConfiguration(outputPath: path)
         configuration.interface = interface
         configuration.filter = filter.isEmpty ? nil : filter
@@ -131,12 +131,4 @@ struct Capture: ParsableCommand {
         }
         if exitStatus != 0 { throw ExitCode(exitStatus) }
     }
-}
-
-/// A fresh temporary file name for a capture nobody asked to keep.
-func temporaryCapturePath() -> String {
-    var template = Array("/tmp/teardown-capture-XXXXXX".utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-    if fd >= 0 { close(fd) }
-    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
 }

@@ -134,19 +134,7 @@ struct Check: ParsableCommand {
             analyses.append(analysis)
             commandStatus = status
         } else {
-            for file in files {
-                do {
-                    let analysis = try CaptureAnalyzer.analyze(fileAt: file, selector: selector)
-                    if let error = analysis.error {
-                        Console.error("\(file): \(error)")
-                        if exitCode == .success { exitCode = .badCapture }
-                    }
-                    analyses.append(analysis)
-                } catch {
-                    Console.error("\(file): \(error)")
-                    exitCode = .cannotOpen
-                }
-            }
+            (analyses, exitCode) = analyzeFiles(files, selector: selector)
         }
         let outcome = CheckReport(
             expectation: expectation, allowTruncated: allowTruncated, allowDrops: allowDrops
@@ -166,7 +154,7 @@ struct Check: ParsableCommand {
     /// Captures while the command runs; returns the analysis and the command's exit status.
     func captureLive(selector: BPFFilter?) throws -> (CaptureAnalysis, Int32) {
         TerminationSignals.block()
-        let path = temporaryCapturePath()
+        let path = TemporaryFile.make(prefix: "check")
         defer { unlink(path) }
         var configuration = CaptureConfiguration(outputPath: path)
         configuration.interface = interface

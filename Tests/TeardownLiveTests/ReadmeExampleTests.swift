@@ -37,8 +37,9 @@ func readmeShowsTheExample() {
     #expect(readme.contains("```swift\n" + source[begin..<end] + "```"))
 }
 
-@Test("teardown check --live captures around a command and checks it", .enabled(if: LiveCapture.isPermitted(), "needs root or CAP_NET_RAW"))
-func liveCheck() throws {
+/// Runs `teardown check --live ... -- bash -c SCRIPT` against a one-connection server; `PORT` in
+/// the script is replaced by the server's port.
+func liveCheck(_ options: [String], script: String) throws -> CommandResult {
     let listener = try Listener(ipv6: false, listen: true)
     let port = listener.address.port
     let server = OSThread {
@@ -46,23 +47,21 @@ func liveCheck() throws {
         socket.receiveUntilEOF()
         socket.close()
     }
-    let script = "exec 3<>/dev/tcp/127.0.0.1/\(port); printf hello >&3; exec 3>&-"
-    let passed = Command.teardown("check", "--live", "-f", "tcp port \(port)", "--expect", "graceful", "--connections", "1", "--", "bash", "-c", script)
-    server.join()
+    defer { server.join() }
+    let command = script.split(separator: "PORT", omittingEmptySubsequences: false).joined(separator: String(port))
+    return Command.run(
+        [Command.teardown, "check", "--live", "-f", "tcp port \(port)"] + options + ["--", "bash", "-c", command])
+}
+
+@Test("teardown check --live captures around a command and checks it", .enabled(if: LiveCapture.isPermitted(), "needs root or CAP_NET_RAW"))
+func liveCheck() throws {
+    let passed = try liveCheck(
+        ["--expect", "graceful", "--connections", "1"], script: "exec 3<>/dev/tcp/127.0.0.1/PORT; printf hello >&3; exec 3>&-")
     #expect(passed.status == 0, "\(passed.stdout)\(passed.stderr)")
     #expect(passed.stdout == "check passed: 1 connection checked (graceful, exactly 1 connections)\n")
-
-    let listener2 = try Listener(ipv6: false, listen: true)
-    let port2 = listener2.address.port
-    let server2 = OSThread {
-        guard let socket = try? listener2.accept() else { return }
-        socket.receiveUntilEOF()
-        socket.close()
-    }
     // The command fails: its status is passed on, and the check result is still printed.
-    let failing = "exec 3<>/dev/tcp/127.0.0.1/\(port2); printf hello >&3; exec 3>&-; exit 3"
-    let result = Command.teardown("check", "--live", "-f", "tcp port \(port2)", "--forbid", "graceful", "--", "bash", "-c", failing)
-    server2.join()
-    #expect(result.status == 3)
-    #expect(result.stdout.contains("graceful is forbidden"))
+    let failed = try liveCheck(
+        ["--forbid", "graceful"], script: "exec 3<>/dev/tcp/127.0.0.1/PORT; printf hello >&3; exec 3>&-; exit 3")
+    #expect(failed.status == 3)
+    #expect(failed.stdout.contains("graceful is forbidden"))
 }
