@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         /// Capture files → decoded segments → per-connection teardown verdicts → reports. No libpcap.
-        .library(name: "TeardownAnalysis", targets: ["TeardownWire", "TeardownAnalysis", "TeardownReport"]),
+        .library(name: "TeardownAnalysis", targets: ["TeardownWire", "TeardownAnalysis", "TeardownReport", "CSystemShims"]),
         /// Live libpcap capture and tcpdump-expression filters.
         .library(name: "TeardownCapture", targets: ["TeardownCapture"]),
         /// The built-in socket scenarios, run under capture.
@@ -23,7 +23,7 @@ let package = Package(
             providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
         ),
         .target(name: "TeardownWire"),
-        .target(name: "TeardownAnalysis", dependencies: ["TeardownWire"]),
+        .target(name: "TeardownAnalysis", dependencies: ["TeardownWire", "CSystemShims"]),
         .target(name: "TeardownReport", dependencies: ["TeardownAnalysis", "TeardownWire"]),
         .target(name: "CSystemShims"),
         .target(name: "TeardownCapture", dependencies: ["CPcap", "CSystemShims", "TeardownWire", "TeardownAnalysis"]),
@@ -38,6 +38,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "teardown-synth"),
         .target(
             name: "TeardownTestSupport",
             dependencies: ["TeardownWire", "TeardownAnalysis"],

@@ -35,6 +35,11 @@ public struct CaptureAnalysis: Sendable {
     /// The error that stopped reading early (exit 65); connections before it are still reported.
     public var error: CaptureFileError?
     public var connections: [Connection] = []
+    /// Connections per verdict, counted as they finish (also when they are streamed, not kept).
+    public var verdictCounts: [Verdict: Int] = [:]
+    /// Connections finished in all, and the payload bytes they lost.
+    public var connectionCount = 0
+    public var totalLostBytes: Int64 = 0
     /// With a selector: the ids of the connections at least one of whose packets it matched.
     public var selectedIDs: Set<Int>?
 
@@ -59,20 +64,67 @@ public struct CaptureAnalysis: Sendable {
     }
 }
 
+/// How to run an analysis.
+public struct AnalysisOptions {
+    /// Packets it rejects are not analysed.
+    public var filter: PacketFilter?
+    /// A connection is selected when it matches at least one of its packets
+    /// (``CaptureAnalysis/selectedIDs``); every connection is still analysed.
+    public var selector: PacketFilter?
+    public var limits = TrackingLimits()
+    /// Called with each connection as soon as it is finished (teardown plus linger, or idle),
+    /// instead of collecting them in ``CaptureAnalysis/connections``: memory then depends on
+    /// concurrent connections only.
+    public var onConnection: ((Connection) -> Void)?
+    /// Called every few megabytes with the bytes of the file read so far and the packets read.
+    public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
+
+    public init(filter: PacketFilter? = nil, selector: PacketFilter? = nil) {
+        self.filter = filter
+        self.selector = selector
+    }
+}
+
 /// Runs a capture through reader → decoder → filter → connection table → classifier.
 public enum CaptureAnalyzer {
+    /// Bytes between two progress calls (and page releases of a mapped file).
+    static let progressInterval = 8 << 20
+
     /// Analyses the capture in `bytes`.
-    /// - Parameters:
-    ///   - name: the file name to report.
-    ///   - filter: packets it rejects are not analysed.
-    ///   - selector: a connection is selected when it matches at least one of its packets
-    ///     (``CaptureAnalysis/selectedIDs``); every connection is still analysed.
-    public static func analyze(
-        _ bytes: ByteView, name: String, filter: PacketFilter? = nil, selector: PacketFilter? = nil
-    ) -> CaptureAnalysis {
+    /// - Parameter name: the file name to report.
+    public static func analyze(_ bytes: ByteView, name: String, filter: PacketFilter? = nil, selector: PacketFilter? = nil)
+        -> CaptureAnalysis
+    {
+        analyze(bytes, name: name, options: AnalysisOptions(filter: filter, selector: selector))
+    }
+
+    /// Analyses the capture in `bytes` with `options`.
+    public static func analyze(_ bytes: ByteView, name: String, options: AnalysisOptions) -> CaptureAnalysis {
         var analysis = CaptureAnalysis(file: name)
+        var table = ConnectionTable(limits: options.limits)
         var selected = Set<Int>()
-        var table = ConnectionTable()
+        var collected: [Connection] = []
+        let filter = options.filter, selector = options.selector
+        // Decoded segments wait in a small ring so that their slots and states can be prefetched
+        // before they are ingested, in capture order (memory-level parallelism: the table is far
+        // larger than the caches, so each lookup would otherwise be a stall).
+        var ring = PrefetchRing()
+        func ingest(_ pending: PrefetchRing.Pending) {
+            let id = table.ingest(pending.segment, packetNumber: pending.packetNumber)
+            if pending.selected { selected.insert(id) }
+        }
+        func deliver(_ connections: [Connection]) {
+            for connection in connections {
+                analysis.verdictCounts[connection.verdict, default: 0] += 1
+                analysis.totalLostBytes += connection.totalLostBytes
+            }
+            analysis.connectionCount += connections.count
+            if let onConnection = options.onConnection {
+                for connection in connections { onConnection(connection) }
+            } else {
+                collected += connections
+            }
+        }
         do {
             var reader = try CaptureReader(bytes)
             analysis.format = reader.format
@@ -81,8 +133,18 @@ public enum CaptureAnalyzer {
                 analysis.timestampDigits = reader.timestampDigits
                 analysis.truncation = reader.truncation
             }
+            var nextProgress = progressInterval
             while let record = try reader.next() {
                 analysis.packets += 1
+                if analysis.packets & 1023 == 0 {
+                    while let pending = ring.popOldest() { ingest(pending) }
+                    let finished = table.expire()
+                    if !finished.isEmpty { deliver(finished) }
+                    if reader.bytesRead >= nextProgress {
+                        nextProgress = reader.bytesRead + progressInterval
+                        options.onProgress?(reader.bytesRead, analysis.packets)
+                    }
+                }
                 guard record.linkType.isSupported else {
                     analysis.unsupportedLinkPackets += 1
                     continue
@@ -98,8 +160,12 @@ public enum CaptureAnalyzer {
                     {
                     case .tcp(let segment):
                         analysis.tcpPackets += 1
-                        let id = table.ingest(segment, packetNumber: record.index)
-                        if let selector, selector.matches(record) { selected.insert(id) }
+                        let isSelected = selector?.matches(record) ?? false
+                        table.prefetchSlot(for: segment)
+                        if let middle = ring.push(segment, packetNumber: record.index, selected: isSelected) {
+                            table.prefetchState(for: middle)
+                        }
+                        if ring.isFull, let pending = ring.popOldest() { ingest(pending) }
                     case .notTCP:
                         analysis.notTCPPackets += 1
                     case .laterFragment:
@@ -112,13 +178,20 @@ public enum CaptureAnalyzer {
         } catch {
             analysis.error = error
         }
+        // Whatever ended the loop (end of file, a cut-short record, an impossible one), the
+        // segments still waiting belong to the analysis.
+        while let pending = ring.popOldest() { ingest(pending) }
         if analysis.error == nil, analysis.unsupportedLinkPackets > 0,
             let unsupported = analysis.linkTypes.first(where: { !$0.isSupported }),
             !analysis.linkTypes.contains(where: \.isSupported)
         {
             analysis.error = .unsupportedLinkType(unsupported)
         }
-        analysis.connections = table.connections()
+        deliver(table.finishAll())
+        if options.onConnection == nil {
+            collected.sort { $0.id < $1.id }
+            analysis.connections = collected
+        }
         if selector != nil { analysis.selectedIDs = selected }
         return analysis
     }
@@ -128,7 +201,59 @@ public enum CaptureAnalyzer {
     public static func analyze(
         fileAt path: String, filter: PacketFilter? = nil, selector: PacketFilter? = nil
     ) throws(FileAccessError) -> CaptureAnalysis {
-        let file = try MappedFile(path: path)
-        return file.withBytes { analyze($0.view, name: path, filter: filter, selector: selector) }
+        try analyze(fileAt: path, options: AnalysisOptions(filter: filter, selector: selector))
+    }
+
+    /// Opens and analyses the file at `path` with `options`. Pages of a mapped file are released
+    /// behind the reader, so memory does not grow with the file.
+    public static func analyze(fileAt path: String, options: AnalysisOptions) throws(FileAccessError) -> CaptureAnalysis {
+        try analyze(file: try MappedFile(path: path), name: path, options: options)
+    }
+
+    /// Analyses an opened file (see ``analyze(fileAt:options:)``).
+    public static func analyze(file: MappedFile, name path: String, options: AnalysisOptions) -> CaptureAnalysis {
+        var options = options
+        let progress = options.onProgress
+        options.onProgress = { offset, packets in
+            file.release(before: offset)
+            progress?(offset, packets)
+        }
+        return file.withBytes { analyze($0.view, name: path, options: options) }
+    }
+}
+
+/// A fixed ring of decoded segments waiting to be ingested: slots are prefetched on entry, states
+/// halfway through, and segments leave in the order they came.
+struct PrefetchRing {
+    struct Pending {
+        var segment: TCPSegment
+        var packetNumber: Int
+        var selected: Bool
+    }
+
+    static let capacity = 16
+    private var items: [Pending?] = Array(repeating: nil, count: capacity)
+    private var head = 0
+    private var count = 0
+
+    var isFull: Bool { count == Self.capacity }
+
+    /// Adds a segment; returns the one halfway back in the ring, whose state is due for prefetching.
+    @inline(__always)
+    mutating func push(_ segment: TCPSegment, packetNumber: Int, selected: Bool) -> TCPSegment? {
+        items[(head + count) & (Self.capacity - 1)] = Pending(segment: segment, packetNumber: packetNumber, selected: selected)
+        count += 1
+        guard count > Self.capacity / 2 else { return nil }
+        return items[(head + count - Self.capacity / 2 - 1) & (Self.capacity - 1)]?.segment
+    }
+
+    @inline(__always)
+    mutating func popOldest() -> Pending? {
+        guard count > 0 else { return nil }
+        let item = items[head]
+        items[head] = nil
+        head = (head + 1) & (Self.capacity - 1)
+        count -= 1
+        return item
     }
 }

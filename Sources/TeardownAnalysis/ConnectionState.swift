@@ -7,7 +7,12 @@ import TeardownWire
 /// function of the state and the segment: time comes from the packet, never from a clock.
 struct ConnectionState: Sendable {
     let key: FlowKey
-    let id: Int
+    /// 1-based in order of first packet; 0 marks a free entry of the table.
+    var id: Int
+    /// `key.fastHash`, kept for growing and deleting without rehashing.
+    var hash: UInt64 = 0
+    /// Whether the table has queued it as ended (for the linger).
+    var queuedAsEnded = false
     var a = EndpointState()
     var b = EndpointState()
 
@@ -44,6 +49,12 @@ struct ConnectionState: Sendable {
         lastSeen = timestamp
     }
 
+    /// Drops the heap storage a free table entry no longer needs.
+    mutating func releaseStorage() {
+        a.covered = CoveredRanges()
+        b.covered = CoveredRanges()
+    }
+
     /// True once the connection ended: a FIN pair, or a reset that ended it (contract 1.1).
     var hasEnded: Bool {
         facts.resetFromA != nil || facts.pendingResetFromA != nil || (a.sentFIN && b.sentFIN)
@@ -76,7 +87,7 @@ struct ConnectionState: Sendable {
         _ segment: TCPSegment, fromA: Bool, _ packetNumber: Int
     ) {
         let flags = segment.flags
-        s.packets += 1
+        if s.packets != .max { s.packets += 1 }
 
         // Client identification (contract 1.2): the SYN's sender beats the SYN-ACK's receiver,
         // which beats the sender of the first packet (the default set when the state was created).
@@ -103,8 +114,10 @@ struct ConnectionState: Sendable {
         if let timestamp = segment.options.timestamp {
             fingerprint ^= UInt64(timestamp.value) << 24 ^ UInt64(timestamp.echo) &* 0x9e37_79b9
         }
-        if s.packets > 1 && fingerprint == s.lastFingerprint { state.notes.insert(.duplicatePackets) }
-        s.lastFingerprint = fingerprint
+        // A multiplicative mix before keeping 32 bits: folding with XOR would let fields cancel.
+        let folded = UInt32(truncatingIfNeeded: (fingerprint &* 0x9e37_79b9_7f4a_7c15) >> 32)
+        if s.packets > 1 && folded == s.lastFingerprint { state.notes.insert(.duplicatePackets) }
+        s.lastFingerprint = folded
 
         // A packet after an out-of-window reset shows the reset was ignored (contract 2.3).
         if state.pendingResetFromA != nil && !flags.contains(.rst) {
@@ -154,7 +167,7 @@ struct ConnectionState: Sendable {
             acknowledge(sender: &s, receiver: &r, segment.acknowledgmentNumber)
         }
         let scale = flags.contains(.syn) ? 0 : Int64(s.offeredWindowScale != nil && r.offeredWindowScale != nil ? min(s.offeredWindowScale!, 14) : 0)
-        s.window = Int64(segment.window) << scale
+        s.window = UInt32(segment.window) << UInt32(scale)
 
         // FIN: counted once per side (contract §2).
         if flags.contains(.fin) {
@@ -162,7 +175,6 @@ struct ConnectionState: Sendable {
             if !s.sentFIN {
                 s.sentFIN = true
                 s.finPosition = finPosition
-                s.finPacket = packetNumber
                 s.finTime = segment.timestamp
                 if state.firstFINFromA == nil {
                     state.firstFINFromA = fromA
@@ -213,7 +225,7 @@ struct ConnectionState: Sendable {
         // decided by whether traffic goes on.
         if r.hasAcknowledged {
             let offset = s.position(of: segment.sequenceNumber) - r.highestAcknowledgment
-            let window = max(r.window, 65535)
+            let window = Int64(max(r.window, 65535))
             if offset > window || offset < -window {
                 state.pendingResetFromA = fromA
                 state.pendingResetAcknowledged = segment.flags.contains(.ack)

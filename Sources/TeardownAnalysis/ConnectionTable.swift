@@ -1,79 +1,274 @@
+import CSystemShims
 import TeardownWire
+
+/// How long connections stay in the table: these bound memory by concurrent connections, not by
+/// the size of the capture.
+public struct TrackingLimits: Sendable, Hashable {
+    /// Capture-time seconds a connection stays after its teardown ended (FIN pair or reset), so late
+    /// segments (retransmitted FINs, answers from TIME_WAIT) still find it.
+    public var linger: Double = 5
+    /// Capture-time seconds without a packet after which a connection is reported as it stands
+    /// (`open`, `half-closed`, ...) and forgotten.
+    public var idleTimeout: Double = 300
+    /// Most connections held at once; beyond it, ended connections are reported before their
+    /// linger is over, then the least recently active ones.
+    public var maximumConnections = 65_536
+
+    public init(linger: Double = 5, idleTimeout: Double = 300, maximumConnections: Int = 65_536) {
+        self.linger = linger
+        self.idleTimeout = idleTimeout
+        self.maximumConnections = maximumConnections
+    }
+}
 
 /// Every TCP connection of a capture, found by 4-tuple in a flat open-addressing table.
 ///
 /// The index is an array of `Int32` slots pointing into `states` (linear probing, load factor at
-/// most 1/2, grown by doubling), so a lookup is one hash, usually one probe, and no allocation.
-/// A SYN that reuses the tuple of an ended connection starts a new one (contract 1.1); the slot
-/// then points at the newest use of the tuple, and the older one stays in `states`.
+/// most 1/2, grown by doubling, backward-shift deletion), so a lookup is one hash, usually one
+/// probe, and no allocation. A SYN that reuses the tuple of an ended connection starts a new one
+/// (contract 1.1); the slot then points at the newest use of the tuple.
+///
+/// Connections leave the table when their teardown ended and the linger passed, when they were
+/// idle for the idle timeout, or under pressure (``TrackingLimits``); ``expire(now:)`` returns them.
 public struct ConnectionTable: Sendable {
-    private var slots: [Int32]
+    /// `(hash >> 32) << 32 | (index + 1)`; 0 is empty. The hash tag rejects most wrong entries
+    /// without touching their state (a cache miss each).
+    private var slots: [UInt64]
     private var mask: Int
     private var states: [ConnectionState] = []
+    /// Indexes in `states` that are free for reuse.
+    private var free: [Int32] = []
+    /// Ended connections in the order they ended: (index, id, capture time in ns).
+    private var ended: [(index: Int32, id: Int, at: Int64)] = []
+    private var endedHead = 0
+    private var nextID = 1
+    private var lastIdleSweep: Int64 = .min
+    private let limits: TrackingLimits
+    private let lingerNanoseconds: Int64
+    private let idleNanoseconds: Int64
 
-    /// Creates an empty table sized for about `expectedConnections` connections.
-    public init(expectedConnections: Int = 1024) {
+    /// The latest capture time seen, in nanoseconds.
+    public private(set) var now: Int64 = .min
+    /// Connections currently held.
+    public private(set) var count = 0
+
+    /// Creates an empty table.
+    public init(limits: TrackingLimits = TrackingLimits(), expectedConnections: Int = 1024) {
+        self.limits = limits
+        // Clamped to [0, 10^9 s] so that no setting can overflow the nanosecond arithmetic.
+        lingerNanoseconds = Int64(min(max(limits.linger, 0), 1e9) * 1e9)
+        idleNanoseconds = Int64(min(max(limits.idleTimeout, 0), 1e9) * 1e9)
         var size = 16
         while size < expectedConnections * 2 { size <<= 1 }
-        slots = [Int32](repeating: -1, count: size)
+        slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
+        states.reserveCapacity(expectedConnections)
     }
 
-    /// Number of connections seen so far.
-    public var count: Int { states.count }
+    /// Makes room for a new state without letting the array's doubling overshoot the maximum
+    /// by almost 2×: beyond half the maximum it grows straight to the maximum (plus the slack of
+    /// the packets between two expiry rounds).
+    private mutating func reserveForAppend() {
+        guard states.count == states.capacity else { return }
+        let ceiling = limits.maximumConnections + 4096
+        if states.count >= ceiling / 2 && states.count < ceiling {
+            states.reserveCapacity(ceiling)
+        }
+    }
+
+    @inline(__always) static func tag(_ hash: UInt64) -> UInt64 { hash & 0xffff_ffff_0000_0000 }
+    @inline(__always) static func entry(_ hash: UInt64, _ index: Int) -> UInt64 { tag(hash) | UInt64(index + 1) }
+    @inline(__always) static func index(_ entry: UInt64) -> Int { Int(truncatingIfNeeded: entry & 0xffff_ffff) - 1 }
+
+    /// First stage of a prefetch pipeline: asks the CPU for the slot `segment` will probe. Calling
+    /// it a few packets ahead of ``ingest(_:packetNumber:)`` hides the cache miss; it changes nothing.
+    @inline(__always)
+    public func prefetchSlot(for segment: TCPSegment) {
+        var fromA = true
+        let hash = FlowKey(segment, fromA: &fromA).fastHash
+        let slot = Int(truncatingIfNeeded: hash >> 32) & mask
+        slots.withUnsafeBufferPointer { teardown_prefetch($0.baseAddress! + slot) }
+    }
+
+    /// Second stage: reads the (now cached) slot and asks for the connection state it points at.
+    @inline(__always)
+    public func prefetchState(for segment: TCPSegment) {
+        var fromA = true
+        let hash = FlowKey(segment, fromA: &fromA).fastHash
+        let entry = slots[Int(truncatingIfNeeded: hash >> 32) & mask]
+        guard entry != 0, Self.tag(entry) == Self.tag(hash) else { return }
+        let index = Self.index(entry)
+        states.withUnsafeBufferPointer { buffer in
+            let start = UnsafeRawPointer(buffer.baseAddress! + index)
+            var offset = 0
+            while offset < MemoryLayout<ConnectionState>.stride {
+                teardown_prefetch(start + offset)
+                offset += 64
+            }
+        }
+    }
 
     /// Adds one segment to its connection, creating the connection when needed.
     /// - Parameter packetNumber: the segment's position in the capture (1-based), for ordering facts.
     /// - Returns: the id of the connection the segment belongs to.
     @discardableResult
     public mutating func ingest(_ segment: TCPSegment, packetNumber: Int) -> Int {
+        let time = segment.timestamp.nanoseconds
+        if time > now { now = time }
         var fromA = true
         let key = FlowKey(segment, fromA: &fromA)
-        var slot = Int(truncatingIfNeeded: key.fastHash >> 32) & mask
+        let hash = key.fastHash
+        let tag = Self.tag(hash)
+        var slot = Int(truncatingIfNeeded: hash >> 32) & mask
         while true {
-            let index = Int(slots[slot])
-            if index < 0 { break }
-            if states[index].key == key {
-                if segment.flags.contains(.syn) && !segment.flags.contains(.ack) && !segment.flags.contains(.rst)
-                    && states[index].isReuse(bySYN: segment, fromA: fromA)
-                {
-                    slots[slot] = Int32(states.count)
-                    append(key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: true)
-                    return states.count
+            let entry = slots[slot]
+            if entry == 0 { break }
+            let index = Self.index(entry)
+            if Self.tag(entry) == tag && states[index].key == key {
+                let isSYN = segment.flags.contains(.syn) && !segment.flags.contains(.ack) && !segment.flags.contains(.rst)
+                if isSYN && states[index].isReuse(bySYN: segment, fromA: fromA) {
+                    let newIndex = insert(key: key, hash: hash, segment, fromA: fromA, packetNumber: packetNumber, reused: true)
+                    slots[slot] = Self.entry(hash, newIndex)
+                    return states[newIndex].id
                 }
-                states[index].ingest(segment, fromA: fromA, packetNumber: packetNumber)
-                return states[index].id
+                return update(index, segment, fromA: fromA, packetNumber: packetNumber)
             }
             slot = (slot + 1) & mask
         }
-        slots[slot] = Int32(states.count)
-        append(key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: false)
-        if states.count * 2 > mask { grow() }
-        return states.count
+        let index = insert(key: key, hash: hash, segment, fromA: fromA, packetNumber: packetNumber, reused: false)
+        slots[slot] = Self.entry(hash, index)
+        if count * 2 > mask { grow() }
+        return states[index].id
     }
 
-    private mutating func append(key: FlowKey, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool) {
-        var state = ConnectionState(key: key, id: states.count + 1, timestamp: segment.timestamp)
+    @inline(__always)
+    private mutating func update(_ index: Int, _ segment: TCPSegment, fromA: Bool, packetNumber: Int) -> Int {
+        states[index].ingest(segment, fromA: fromA, packetNumber: packetNumber)
+        if !states[index].queuedAsEnded && states[index].hasEnded {
+            states[index].queuedAsEnded = true
+            ended.append((Int32(index), states[index].id, segment.timestamp.nanoseconds))
+        }
+        return states[index].id
+    }
+
+    private mutating func insert(key: FlowKey, hash: UInt64, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool) -> Int {
+        var state = ConnectionState(key: key, id: nextID, timestamp: segment.timestamp)
+        nextID += 1
+        state.hash = hash
         if reused { state.facts.notes.insert(.portReused) }
-        state.ingest(segment, fromA: fromA, packetNumber: packetNumber)
-        states.append(state)
+        let index: Int
+        if let reusable = free.popLast() {
+            index = Int(reusable)
+            states[index] = state
+        } else {
+            index = states.count
+            reserveForAppend()
+            states.append(state)
+        }
+        count += 1
+        _ = update(index, segment, fromA: fromA, packetNumber: packetNumber)
+        return index
     }
 
     private mutating func grow() {
         let size = slots.count * 2
-        var newSlots = [Int32](repeating: -1, count: size)
+        var newSlots = [UInt64](repeating: 0, count: size)
         let newMask = size - 1
-        for index in slots where index >= 0 {
-            var slot = Int(truncatingIfNeeded: states[Int(index)].key.fastHash >> 32) & newMask
-            while newSlots[slot] >= 0 { slot = (slot + 1) & newMask }
-            newSlots[slot] = index
+        for entry in slots where entry != 0 {
+            var slot = Int(truncatingIfNeeded: entry >> 32) & newMask
+            while newSlots[slot] != 0 { slot = (slot + 1) & newMask }
+            newSlots[slot] = entry
         }
         slots = newSlots
         mask = newMask
     }
 
-    /// Every connection's result, in order of first packet.
+    /// Removes the connection at `index` from the table and returns its result.
+    private mutating func remove(_ index: Int) -> Connection {
+        let result = TeardownClassifier.classify(states[index])
+        let hash = states[index].hash
+        // Find the slot that points at it (none when a reuse of the tuple replaced it) and close
+        // the gap by shifting later entries of the probe run back (no tombstones).
+        var slot = Int(truncatingIfNeeded: hash >> 32) & mask
+        while slots[slot] != 0 && Self.index(slots[slot]) != index { slot = (slot + 1) & mask }
+        if slots[slot] != 0 {
+            var hole = slot
+            slots[hole] = 0
+            var probe = hole
+            while true {
+                probe = (probe + 1) & mask
+                let entry = slots[probe]
+                if entry == 0 { break }
+                let home = Int(truncatingIfNeeded: entry >> 32) & mask
+                // Move the entry into the hole unless its home lies cyclically in (hole, probe].
+                let distanceToProbe = (probe - home) & mask
+                let distanceToHole = (hole - home) & mask
+                if distanceToHole < distanceToProbe {
+                    slots[hole] = entry
+                    slots[probe] = 0
+                    hole = probe
+                }
+            }
+        }
+        states[index].id = 0
+        states[index].releaseStorage()
+        free.append(Int32(index))
+        count -= 1
+        return result
+    }
+
+    /// Reports and removes the connections whose time is up at capture time ``now``: ended longer
+    /// than the linger ago, or idle longer than the idle timeout. Beyond the maximum, the least
+    /// recently active eighth goes too, whatever its age (a connection that went quiet long ago is
+    /// the one least likely to see another packet).
+    public mutating func expire() -> [Connection] {
+        var done: [Connection] = []
+        while endedHead < ended.count {
+            let entry = ended[endedHead]
+            guard Self.elapsed(from: entry.at, to: now) > lingerNanoseconds else { break }
+            endedHead += 1
+            if states[Int(entry.index)].id == entry.id { done.append(remove(Int(entry.index))) }
+        }
+        if endedHead > 4096 && endedHead * 2 > ended.count {
+            ended.removeFirst(endedHead)
+            endedHead = 0
+        }
+        let overfull = count > limits.maximumConnections
+        if overfull || Self.elapsed(from: lastIdleSweep, to: now) > idleNanoseconds / 8 {
+            lastIdleSweep = now
+            let idleCutoff = Self.elapsed(from: idleNanoseconds, to: now)
+            var cutoff = idleCutoff
+            if overfull {
+                // The least recently active eighth, estimated from an evenly spaced sample.
+                let step = max(1, states.count / 1024)
+                var sample: [Int64] = []
+                for index in stride(from: 0, to: states.count, by: step) where states[index].id != 0 {
+                    sample.append(states[index].lastSeen.nanoseconds)
+                }
+                sample.sort()
+                if !sample.isEmpty { cutoff = max(cutoff, sample[sample.count / 8]) }
+            }
+            for index in states.indices where states[index].id != 0 && states[index].lastSeen.nanoseconds <= cutoff {
+                done.append(remove(index))
+            }
+        }
+        return done
+    }
+
+    /// `to - from`, saturating: capture timestamps are hostile input and may be anything.
+    static func elapsed(from: Int64, to: Int64) -> Int64 {
+        let (difference, overflow) = to.subtractingReportingOverflow(from)
+        return overflow ? (to > from ? .max : .min) : difference
+    }
+
+    /// Reports and removes every connection still held, in order of first packet.
+    public mutating func finishAll() -> [Connection] {
+        let remaining = states.indices.filter { states[$0].id != 0 }.sorted { states[$0].id < states[$1].id }
+        return remaining.map { remove($0) }
+    }
+
+    /// Every connection still held, classified as it stands, in order of first packet (for tests).
     public func connections() -> [Connection] {
-        states.map(TeardownClassifier.classify)
+        states.filter { $0.id != 0 }.sorted { $0.id < $1.id }.map(TeardownClassifier.classify)
     }
 }

@@ -8,11 +8,14 @@
 struct CoveredRanges: Sendable, Hashable {
     static let maximumRuns = 64
 
-    private(set) var tailStart: Int64 = 0
-    private(set) var tailEnd: Int64 = 0
-    private(set) var isEmpty = true
     /// Disjoint runs below the tail, sorted by start.
     private var lower: [Range<Int64>] = []
+    private(set) var tailStart: Int64 = 0
+    /// Below `tailStart` while nothing is covered.
+    private(set) var tailEnd: Int64 = -1
+
+    /// Nothing covered yet.
+    var isEmpty: Bool { tailEnd < tailStart }
 
     /// True when the covered bytes are not one contiguous run.
     var hasGaps: Bool { !lower.isEmpty }
@@ -21,7 +24,6 @@ struct CoveredRanges: Sendable, Hashable {
     mutating func insert(_ start: Int64, _ end: Int64) -> Int64 {
         guard end > start else { return 0 }
         if isEmpty {
-            isEmpty = false
             tailStart = start
             tailEnd = end
             return end - start

@@ -87,6 +87,20 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// Bytes already released by ``release(before:)``.
+    private var released = 0
+
+    /// Tells the kernel the pages before `offset` will not be read again (`MADV_DONTNEED`), so that
+    /// reading a large file sequentially keeps a small resident set. They stay in the page cache.
+    public func release(before offset: Int) {
+        guard isMapped, let base else { return }
+        let pageSize = 4096
+        let end = min(offset, count) / pageSize * pageSize
+        guard end > released else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base) + released, end - released, MADV_DONTNEED)
+        released = end
+    }
+
     /// Lends the bytes to `body`; the view must not escape it.
     public func withBytes<Result>(_ body: (ByteViewSource) throws -> Result) rethrows -> Result {
         try withExtendedLifetime(self) { try body(ByteViewSource(base: base, count: count)) }

@@ -26,11 +26,20 @@ public enum JSONReport {
         return json.text
     }
 
+    /// Appends the JSON Lines line of `connection` (with its newline) to `output`: the streaming path.
+    public static func appendLine(_ connection: Connection, timestampDigits: Int, file: String?, to output: inout [UInt8]) {
+        var json = JSONWriter(capacity: 0)
+        swap(&json.storage, &output)
+        write(connection, timestampDigits: timestampDigits, file: file, into: &json)
+        json.storage.append(10)
+        swap(&json.storage, &output)
+    }
+
     /// `text` as a JSON string literal.
     public static func quoted(_ text: String) -> String {
-        var output = ""
+        var output: [UInt8] = []
         JSONWriter.appendString(text, to: &output)
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
     static func writeDocument(_ analysis: CaptureAnalysis, into json: inout JSONWriter) {
@@ -57,8 +66,8 @@ public enum JSONReport {
         json.beginObject()
         if let file { json.field("file", file) }
         json.field("id", connection.id)
-        json.field("client", connection.client.description)
-        json.field("server", connection.server.description)
+        json.field("client", endpoint: connection.client)
+        json.field("server", endpoint: connection.server)
         json.field("verdict", connection.verdict.rawValue)
         json.field("completed", connection.completed)
         json.field("firstCloser", connection.firstCloser?.rawValue)
@@ -74,8 +83,8 @@ public enum JSONReport {
         json.field("server", connection.lostBytes.server)
         json.endObject()
         json.field("packets", connection.packets)
-        json.field("firstSeen", number: connection.firstSeen.formatted(digits: timestampDigits))
-        json.field("lastSeen", number: connection.lastSeen.formatted(digits: timestampDigits))
+        json.field("firstSeen", timestamp: connection.firstSeen, digits: timestampDigits)
+        json.field("lastSeen", timestamp: connection.lastSeen, digits: timestampDigits)
         json.beginArray("notes")
         for note in connection.notes { json.element(note.rawValue) }
         json.endArray()

@@ -61,15 +61,15 @@ public struct TextReport {
 
     /// `6 connections: 2 graceful, 1 half-closed, 3 abortive (9 bytes lost); 41 packets, 41 TCP`.
     public static func summary(_ analysis: CaptureAnalysis, named: Bool) -> String {
-        let connections = analysis.connections
         var parts: [String] = []
         for verdict in Verdict.allCases {
-            let count = connections.filter { $0.verdict == verdict }.count
+            let count = analysis.verdictCounts[verdict, default: 0]
             if count > 0 { parts.append("\(count) \(verdict.rawValue)") }
         }
-        let lost = connections.reduce(Int64(0)) { $0 + $1.totalLostBytes }
+        let lost = analysis.totalLostBytes
+        let total = analysis.connectionCount
         var text = named ? "\(analysis.file): " : ""
-        text += "\(connections.count) connection\(connections.count == 1 ? "" : "s")"
+        text += "\(total) connection\(total == 1 ? "" : "s")"
         if !parts.isEmpty { text += ": " + parts.joined(separator: ", ") }
         if lost > 0 { text += " (\(lost) bytes lost)" }
         text += "; \(analysis.packets) packets, \(analysis.tcpPackets) TCP"

@@ -56,6 +56,9 @@ public struct CaptureReader {
     /// Set when reading stopped at a record cut short; says where and how.
     public private(set) var truncation: String?
 
+    /// Bytes of the file consumed so far.
+    public var bytesRead: Int { offset }
+
     /// Checks the file header and prepares to read records.
     /// - Throws: `CaptureFileError` for an empty file, bad magic, a bad header or (pcap) an
     ///   unsupported link type.

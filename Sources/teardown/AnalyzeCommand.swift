@@ -2,6 +2,7 @@ import ArgumentParser
 import TeardownAnalysis
 import TeardownCapture
 import TeardownReport
+import Synchronization
 import TeardownWire
 
 /// `teardown analyze FILE...`: classify every TCP connection's teardown.
@@ -33,7 +34,15 @@ struct Analyze: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("Name at least one capture file.") }
+        if !(0...1e9).contains(linger) { throw ValidationError("--linger must be between 0 and 10^9 seconds.") }
+        if !(0...1e9).contains(idleTimeout) { throw ValidationError("--idle-timeout must be between 0 and 10^9 seconds.") }
     }
+
+    @Option(help: ArgumentHelp("Capture-time seconds a finished connection is kept for late segments.", valueName: "seconds"))
+    var linger: Double = 5
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Report a connection idle this many capture-time seconds as it stands (e.g. open) and forget it.", valueName: "seconds"))
+    var idleTimeout: Double = 300
 
     func run() throws {
         var packetFilter: BPFFilter?
@@ -44,33 +53,102 @@ struct Analyze: ParsableCommand {
                 throw ValidationError(error.description)
             }
         }
-        let (analyses, exitCode) = analyzeFiles(files, filter: packetFilter)
-        Console.write(Reports.render(analyses, options: report))
+        let limits = TrackingLimits(linger: linger, idleTimeout: idleTimeout)
+        let mode: StreamMode = report.format == .jsonl ? .jsonLines : report.format == .summary ? .countOnly : .collect
+        let (analyses, exitCode) = analyzeFiles(files, filter: packetFilter, limits: limits, mode: mode)
+        if report.format != .jsonl { Console.write(Reports.render(analyses, options: report)) }
         if exitCode != .success { throw exitCode }
     }
 }
 
-/// Analyses `files`, printing warnings and errors on standard error as it goes.
-/// - Returns: the analyses of the files that could be opened, and the exit code: 66 if a file could
-///   not be opened, else 65 if one was not a readable capture, else 0.
-func analyzeFiles(_ files: [String], filter: PacketFilter? = nil, selector: PacketFilter? = nil) -> ([CaptureAnalysis], ExitCode) {
-    var analyses: [CaptureAnalysis] = []
-    var exitCode = ExitCode.success
-    for file in files {
+/// What happens to each connection as it finishes.
+enum StreamMode {
+    /// Kept in the analysis (for tables and JSON documents, sorted at the end).
+    case collect
+    /// Written as a JSON Lines line at once and dropped: memory stays constant.
+    case jsonLines
+    /// Only counted: memory stays constant.
+    case countOnly
+}
+
+/// Analyses `files` on up to two worker threads (one file each at a time), printing warnings and
+/// errors on standard error.
+/// - Returns: the analyses of the files that could be opened, in the order given, and the exit
+///   code: 66 if a file could not be opened, else 65 if one was not a readable capture, else 0.
+func analyzeFiles(
+    _ files: [String], filter: PacketFilter? = nil, selector: PacketFilter? = nil,
+    limits: TrackingLimits = TrackingLimits(), mode: StreamMode = .collect
+) -> ([CaptureAnalysis], ExitCode) {
+    // Open every file first: sizes for the progress line, and errors in a stable order.
+    var opened: [(index: Int, file: MappedFile)] = []
+    var failed = false
+    for (index, path) in files.enumerated() {
         do {
-            let analysis = try CaptureAnalyzer.analyze(fileAt: file, filter: filter, selector: selector)
-            for warning in analysis.warnings { Console.error("\(file): warning: \(warning)") }
-            if let error = analysis.error {
-                Console.error("\(file): \(error)")
-                if exitCode == .success { exitCode = .badCapture }
-            }
-            analyses.append(analysis)
+            opened.append((index, try MappedFile(path: path)))
         } catch {
-            Console.error("\(file): \(error)")
-            exitCode = .cannotOpen
+            Console.error("\(path): \(error)")
+            failed = true
         }
     }
+    let meter = ProgressMeter(sizes: opened.map(\.file.count))
+    let output = SharedOutput()
+    let results = Mutex<[Int: CaptureAnalysis]>([:])
+    let queue = Mutex(opened.indices.makeIterator())
+    let named = files.count > 1
+    let work = UncheckedSendable((opened, filter, selector))
+    @Sendable func worker() {
+        let (opened, filter, selector) = work.value
+        while let position = queue.withLock({ $0.next() }) {
+            let (index, file) = opened[position]
+            let path = files[index]
+            var options = AnalysisOptions(filter: filter, selector: selector)
+            options.limits = limits
+            options.onProgress = { bytes, packets in meter?.update(file: position, bytes: bytes, packets: packets) }
+            var buffer: [UInt8] = []
+            var digits = 6
+            if mode == .countOnly {
+                options.onConnection = { _ in }
+            }
+            if mode == .jsonLines {
+                buffer.reserveCapacity(1 << 16)
+                options.onConnection = { connection in
+                    JSONReport.appendLine(connection, timestampDigits: digits, file: named ? path : nil, to: &buffer)
+                    if buffer.count >= 1 << 16 {
+                        output.write(buffer)
+                        buffer.removeAll(keepingCapacity: true)
+                    }
+                }
+                // The precision is known once the file header is read; peek at it first.
+                digits = file.withBytes { (try? CaptureReader($0.view))?.timestampDigits ?? 6 }
+            }
+            let analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options)
+            if !buffer.isEmpty { output.write(buffer) }
+            results.withLock { $0[index] = analysis }
+        }
+    }
+    let threads = (0..<min(2, opened.count)).map { _ in OSThread(worker) }
+    for thread in threads { thread.join() }
+    meter?.finish()
+    var analyses: [CaptureAnalysis] = []
+    var exitCode = failed ? ExitCode.cannotOpen : .success
+    let collected = results.withLock { $0 }
+    for index in files.indices {
+        guard let analysis = collected[index] else { continue }
+        for warning in analysis.warnings { Console.error("\(files[index]): warning: \(warning)") }
+        if let error = analysis.error {
+            Console.error("\(files[index]): \(error)")
+            if exitCode == .success { exitCode = .badCapture }
+        }
+        analyses.append(analysis)
+    }
     return (analyses, exitCode)
+}
+
+/// Carries values into worker threads that use them safely (each file is read by one worker;
+/// filters are only read).
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// Renders analyses in the chosen format.
@@ -81,6 +159,8 @@ enum Reports {
             return TextReport(color: Console.useColor(options.color)).render(analyses)
         case .json:
             return (analyses.count == 1 ? JSONReport.document(analyses[0]) : JSONReport.documents(analyses)) + "\n"
+        case .summary:
+            return analyses.map { TextReport.summary($0, named: analyses.count > 1) + "\n" }.joined()
         case .jsonl:
             var text = ""
             for analysis in analyses {

@@ -6,7 +6,7 @@ import TeardownScenarios
 enum ScenarioReport {
     static func render(_ results: [ScenarioResult], format: OutputFormat, color: Bool) -> String {
         switch format {
-        case .text: return text(results, color: color)
+        case .text, .summary: return text(results, color: color)
         case .json: return "[" + results.map(json).joined(separator: ",") + "]\n"
         case .jsonl: return results.map { json($0) + "\n" }.joined()
         }

@@ -3,6 +3,8 @@ import ArgumentParser
 /// Report formats (contract §4).
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, jsonl
+    /// Only the summary line per file (verdict counts): constant memory, like jsonl.
+    case summary
 }
 
 /// When to colour the text report.
@@ -12,7 +14,7 @@ enum ColorMode: String, ExpressibleByArgument, CaseIterable {
 
 /// Options shared by every command that prints an analysis.
 struct ReportOptions: ParsableArguments {
-    @Option(help: "Report format: text (an aligned table), json (one object per file) or jsonl (one connection per line).")
+    @Option(help: "Report format: text (an aligned table), json (one object per file), jsonl (one connection per line, streamed as connections finish) or summary (verdict counts only).")
     var format: OutputFormat = .text
 
     @Option(help: "Colour the text report: auto (only on a terminal, not with NO_COLOR set), always or never.")
