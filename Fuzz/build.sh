@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 out=Fuzz/build
 mkdir -p "$out" Fuzz/corpus
 flags=(-O -g -wmo -parse-as-library -sanitize=fuzzer,address -I "$out")
+# The C shim (prefetch, affinity) as a clang module, as SwiftPM would present it.
+printf 'module CSystemShims {\n  header "%s"\n  export *\n}\n' "$PWD/Sources/CSystemShims/include/system_shims.h" > "$out/module.modulemap"
+clang -O2 -c Sources/CSystemShims/system_shims.c -I Sources/CSystemShims/include -o "$out/CSystemShims.o"
 for module in TeardownWire TeardownAnalysis TeardownReport; do
   swiftc "${flags[@]}" -module-name "$module" -emit-module -emit-module-path "$out/$module.swiftmodule" \
     -c Sources/$module/*.swift -o "$out/$module.o"
 done
-swiftc "${flags[@]}" -module-name FuzzCapture Fuzz/FuzzCapture.swift "$out"/Teardown*.o -o "$out/fuzz-capture" 2>&1 | grep -v "Cannot export local symbol" || true
+swiftc "${flags[@]}" -module-name FuzzCapture Fuzz/FuzzCapture.swift "$out"/Teardown*.o "$out/CSystemShims.o" -o "$out/fuzz-capture" 2>&1 | grep -v "Cannot export local symbol" || true
 echo "built $out/fuzz-capture"
