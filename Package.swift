@@ -55,7 +55,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TeardownCLITests",
-            dependencies: ["teardown", "TeardownTestSupport"]
+            dependencies: ["teardown", "TeardownTestSupport", "TeardownAnalysis", "TeardownWire"]
         ),
     ]
 )
