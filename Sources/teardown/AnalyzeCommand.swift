@@ -18,7 +18,7 @@ struct Analyze: ParsableCommand {
             exit code is the highest of them, and every readable file is still reported.
 
             EXAMPLES
-              teardown analyze fixtures/pcap/close.pcap
+              teardown analyze fixtures/pcap/lo-ipv4/close.pcap
               teardown analyze --format jsonl a.pcap b.pcapng
               teardown analyze --filter 'tcp port 8080' capture.pcap
             """
