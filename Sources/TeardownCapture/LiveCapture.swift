@@ -246,11 +246,12 @@ public final class LiveCapture: @unchecked Sendable {
     }
 }
 
-/// Carries a value the compiler cannot prove `Sendable` into a thread, where it is known to be
-/// used safely (the pcap handle is touched by the capture thread only, until it is joined).
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+/// Carries a value the compiler cannot prove `Sendable` into a thread where it is known to be used
+/// safely (the pcap handle is touched by the capture thread only, until it is joined; a file is read
+/// by one analysis worker; filters are only read).
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
 }
 
 /// The text in a NUL-terminated C buffer.

@@ -20,12 +20,6 @@ struct JSONWriter {
     /// The document as text.
     var text: String { String(decoding: bytes, as: UTF8.self) }
 
-    /// Empties the buffer for the next document, keeping its capacity.
-    mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
-        commaBits = 0
-    }
-
     private mutating func separator() {
         if commaBits & 1 != 0 { bytes.append(UInt8(ascii: ",")) }
         commaBits |= 1

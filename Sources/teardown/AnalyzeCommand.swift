@@ -144,13 +144,6 @@ func analyzeFiles(
     return (analyses, exitCode)
 }
 
-/// Carries values into worker threads that use them safely (each file is read by one worker;
-/// filters are only read).
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// Renders analyses in the chosen format.
 enum Reports {
     static func render(_ analyses: [CaptureAnalysis], options: ReportOptions) -> String {
