@@ -38,7 +38,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "teardown-synth"),
+        .executableTarget(name: "teardown-synth", dependencies: ["TeardownTestSupport"]),
         .target(
             name: "TeardownTestSupport",
             dependencies: ["TeardownWire", "TeardownAnalysis"],

@@ -1,3 +1,5 @@
+import TeardownTestSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,7 +42,7 @@ enum TeardownSynth {
             exit(66)
         }
 
-        var random = SplitMix64(state: UInt64(seed))
+        var random = SplitMix64(seed: UInt64(seed))
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 23)
         // pcap header: nanosecond magic, version 2.4, snaplen, Ethernet.

@@ -1,19 +1,8 @@
+import TeardownTestSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A seeded random number generator (SplitMix64): the same seed gives the same capture.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}
 
 /// The teardowns the generator makes, with the verdict each must get.
 enum Teardown: CaseIterable {

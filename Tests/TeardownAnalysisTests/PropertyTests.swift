@@ -3,21 +3,9 @@ import TeardownAnalysis
 import TeardownTestSupport
 import TeardownWire
 
-/// A seeded random generator (SplitMix64): a failing seed replays exactly.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 /// A random conversation: handshake (or not), data both ways, then one of the teardowns.
 func randomConversation(seed: UInt64, client: String = "10.0.0.1", server: String = "10.0.0.2", port: UInt16 = 40000) -> Conversation {
-    var random = SeededRandom(state: seed)
+    var random = SplitMix64(seed: seed)
     var c = Conversation(clientISN: UInt32.random(in: 0...UInt32.max, using: &random), serverISN: UInt32.random(in: 0...UInt32.max, using: &random))
     c.clientAddress = SocketAddress(address: IPAddress(client)!, port: port)
     c.serverAddress = SocketAddress(address: IPAddress(server)!, port: 8080)
@@ -72,7 +60,7 @@ struct PropertyTests {
         for seed in Self.seeds {
             let x = randomConversation(seed: seed, port: 1111)
             let y = randomConversation(seed: seed &* 7 &+ 3, port: 2222)
-            var random = SeededRandom(state: seed)
+            var random = SplitMix64(seed: seed)
             var merged: [TCPSegment] = []
             var i = 0, j = 0
             while i < x.segments.count || j < y.segments.count {
@@ -97,7 +85,7 @@ struct PropertyTests {
         for seed in Self.seeds {
             var c = randomConversation(seed: seed)
             let original = c.connection()
-            var random = SeededRandom(state: seed)
+            var random = SplitMix64(seed: seed)
             let count = c.segments.count
             for index in (0..<count).reversed() where Int.random(in: 0..<3, using: &random) == 0 {
                 c.duplicate(index)
