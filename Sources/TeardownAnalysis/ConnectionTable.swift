@@ -65,13 +65,13 @@ public struct ConnectionTable: Sendable {
         states.reserveCapacity(expectedConnections)
     }
 
-    /// Makes room for a new state without letting the array's doubling overshoot the maximum
-    /// by almost 2×: beyond half the maximum it grows straight to the maximum (plus the slack of
-    /// the packets between two expiry rounds).
+    /// Makes room for a new state without the array's doubling overshooting the maximum: past 8 192
+    /// states it grows straight to the maximum (plus the slack of the packets between two expiry
+    /// rounds), so the last copy holds a small old buffer and the final one, never two large ones.
     private mutating func reserveForAppend() {
         guard states.count == states.capacity else { return }
         let ceiling = limits.maximumConnections + 4096
-        if states.count >= ceiling / 2 && states.count < ceiling {
+        if states.count >= 8192 && states.count < ceiling {
             states.reserveCapacity(ceiling)
         }
     }
