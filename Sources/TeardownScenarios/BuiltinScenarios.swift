@@ -31,9 +31,7 @@ extension Scenario {
         client.send("hello")
         client.receive(exactly: 5)
         client.close()
-        var view = ApplicationView()
-        view.record(client: client, server: try server.finish())
-        return view
+        return try ApplicationView(client: client, server: server)
     }
 
     static let halfClose = Scenario(
@@ -53,9 +51,7 @@ extension Scenario {
         client.receiveUntilEOF()
         client.send("Thank you")
         client.close()
-        var view = ApplicationView()
-        view.record(client: client, server: try server.finish())
-        return view
+        return try ApplicationView(client: client, server: server)
     }
 
     static let shutdown = Scenario(
@@ -82,9 +78,7 @@ extension Scenario {
         shutDown.signal()
         client.receiveUntilEOF()
         client.close()
-        var view = ApplicationView()
-        view.record(client: client, server: try server.finish())
-        return view
+        return try ApplicationView(client: client, server: server)
     }
 
     static let close = Scenario(
@@ -105,9 +99,7 @@ extension Scenario {
         client.send("data2")
         client.close()
         closed.signal()
-        var view = ApplicationView()
-        view.record(client: client, server: try server.finish())
-        return view
+        return try ApplicationView(client: client, server: server)
     }
 
     static let lingerZero = Scenario(
@@ -126,9 +118,7 @@ extension Scenario {
         serverRead.wait()
         client.setLinger(seconds: 0)
         client.close()
-        var view = ApplicationView()
-        view.record(client: client, server: try server.finish())
-        return view
+        return try ApplicationView(client: client, server: server)
     }
 
     static let unreadClose = Scenario(
@@ -312,9 +302,7 @@ extension Scenario {
         client.shutdown(Int32(SHUT_WR))
         client.receiveUntilEOF()
         client.close()
-        var view = ApplicationView()
-        view.record(client: client, server: try server.finish())
-        return view
+        return try ApplicationView(client: client, server: server)
     }
 }
 

@@ -61,6 +61,11 @@ public struct ApplicationView: Sendable, Hashable {
 
     public init() {}
 
+    /// The view of a scenario whose server ran on `server`: waits for it, then records both sockets.
+    init(client: Socket, server: ServerThread) throws(Errno) {
+        record(client: client, server: try server.finish())
+    }
+
     mutating func record(client: Socket, server: Socket?) {
         clientWrote = client.bytesWritten
         clientRead = client.bytesRead
