@@ -23,11 +23,12 @@ struct LiveTests {
         options.ipv6 = ipv6
         for scenario in Scenario.all {
             let result = try ScenarioRunner.run(scenario, options: options)
-            #expect(result.failures == [], "\(scenario.name) (ipv6: \(ipv6))")
-            #expect(result.statistics.dropped == 0)
+            let context: Comment = "\(scenario.name) (ipv6: \(ipv6)): \(result.statistics)"
+            #expect(result.failures == [], context)
+            #expect(result.statistics.dropped == 0, context)
             // On lo, libpcap's counters see each packet twice (outgoing and incoming copy).
-            #expect(result.statistics.received == 2 * result.statistics.written, "\(scenario.name)")
-            #expect(result.analysis.packets == result.statistics.written)
+            #expect(result.statistics.received == 2 * result.statistics.written, context)
+            #expect(result.analysis.packets == result.statistics.written, context)
         }
     }
 

@@ -37,14 +37,17 @@ func readmeShowsTheExample() {
     #expect(readme.contains("```swift\n" + source[begin..<end] + "```"))
 }
 
-/// Runs `teardown check --live ... -- bash -c SCRIPT` against a one-connection server; `PORT` in
-/// the script is replaced by the server's port.
+/// Runs `teardown check --live ... -- bash -c SCRIPT` against a one-connection server that closes
+/// after reading 5 bytes; `PORT` in the script is replaced by the server's port. The scripts read to
+/// EOF before they exit, so both FINs are on the wire before the command ends, however late the
+/// server thread is scheduled (the capture stops 20 ms after the command, which a loaded CI machine
+/// can exceed).
 func liveCheck(_ options: [String], script: String) throws -> CommandResult {
     let listener = try Listener(ipv6: false, listen: true)
     let port = listener.address.port
     let server = OSThread {
         guard let socket = try? listener.accept() else { return }
-        socket.receiveUntilEOF()
+        socket.receive(exactly: 5)
         socket.close()
     }
     defer { server.join() }
@@ -56,12 +59,12 @@ func liveCheck(_ options: [String], script: String) throws -> CommandResult {
 @Test("teardown check --live captures around a command and checks it", .enabled(if: LiveCapture.isPermitted(), "needs root or CAP_NET_RAW"))
 func liveCheck() throws {
     let passed = try liveCheck(
-        ["--expect", "graceful", "--connections", "1"], script: "exec 3<>/dev/tcp/127.0.0.1/PORT; printf hello >&3; exec 3>&-")
+        ["--expect", "graceful", "--connections", "1"], script: "exec 3<>/dev/tcp/127.0.0.1/PORT; printf hello >&3; cat <&3; exec 3>&-")
     #expect(passed.status == 0, "\(passed.stdout)\(passed.stderr)")
     #expect(passed.stdout == "check passed: 1 connection checked (graceful, exactly 1 connections)\n")
     // The command fails: its status is passed on, and the check result is still printed.
     let failed = try liveCheck(
-        ["--forbid", "graceful"], script: "exec 3<>/dev/tcp/127.0.0.1/PORT; printf hello >&3; exec 3>&-; exit 3")
+        ["--forbid", "graceful"], script: "exec 3<>/dev/tcp/127.0.0.1/PORT; printf hello >&3; cat <&3; exec 3>&-; exit 3")
     #expect(failed.status == 3)
     #expect(failed.stdout.contains("graceful is forbidden"))
 }
