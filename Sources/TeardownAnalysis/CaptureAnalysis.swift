@@ -207,7 +207,7 @@ public enum CaptureAnalyzer {
     /// Opens and analyses the file at `path` with `options`. Pages of a mapped file are released
     /// behind the reader, so memory does not grow with the file.
     public static func analyze(fileAt path: String, options: AnalysisOptions) throws(FileAccessError) -> CaptureAnalysis {
-        try analyze(file: try MappedFile(path: path), name: path, options: options)
+        analyze(file: try MappedFile(path: path), name: path, options: options)
     }
 
     /// Analyses an opened file (see ``analyze(fileAt:options:)``).

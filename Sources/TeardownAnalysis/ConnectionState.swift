@@ -39,6 +39,8 @@ struct ConnectionState: Sendable {
     }
 
     var facts = Facts()
+    /// Zeek's view of the same packets, for `zeekState` and `history`.
+    var zeek = ZeekTracker()
     var firstSeen: Timestamp
     var lastSeen: Timestamp
 
@@ -51,6 +53,7 @@ struct ConnectionState: Sendable {
 
     /// Drops the heap storage a free table entry no longer needs.
     mutating func releaseStorage() {
+        zeek.earlier = []
         a.covered = CoveredRanges()
         b.covered = CoveredRanges()
     }
@@ -79,6 +82,7 @@ struct ConnectionState: Sendable {
         } else {
             Self.update(sender: &b, receiver: &a, state: &facts, segment, fromA: false, packetNumber)
         }
+        zeek.ingest(segment, fromA: fromA, originatorIsA: facts.clientIsA)
     }
 
     @inline(__always)

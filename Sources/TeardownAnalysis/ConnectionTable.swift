@@ -126,8 +126,10 @@ public struct ConnectionTable: Sendable {
             let index = Self.index(entry)
             if Self.tag(entry) == tag && states[index].key == key {
                 let isSYN = segment.flags.contains(.syn) && !segment.flags.contains(.ack) && !segment.flags.contains(.rst)
-                if isSYN && states[index].isReuse(bySYN: segment, fromA: fromA) {
-                    let newIndex = insert(key: key, hash: hash, segment, fromA: fromA, packetNumber: packetNumber, reused: true)
+                let reused = isSYN && states[index].isReuse(bySYN: segment, fromA: fromA)
+                if reused || isOver(states[index], at: time) {
+                    // The old connection stays in `states` (no longer in a slot) until it expires.
+                    let newIndex = insert(key: key, hash: hash, segment, fromA: fromA, packetNumber: packetNumber, reused: reused)
                     slots[slot] = Self.entry(hash, newIndex)
                     return states[newIndex].id
                 }
@@ -139,6 +141,14 @@ public struct ConnectionTable: Sendable {
         slots[slot] = Self.entry(hash, index)
         if count * 2 > mask { grow() }
         return states[index].id
+    }
+
+    /// Whether a packet at `time` comes too late for `state`: after the linger of a connection that
+    /// ended, or after the idle timeout. Such a packet starts a new connection on the tuple.
+    @inline(__always)
+    private func isOver(_ state: ConnectionState, at time: Int64) -> Bool {
+        let quiet = Self.elapsed(from: state.lastSeen.nanoseconds, to: time)
+        return quiet >= idleNanoseconds || (quiet > lingerNanoseconds && state.hasEnded)
     }
 
     @inline(__always)

@@ -89,6 +89,7 @@ enum TeardownClassifier {
             firstSeen: state.firstSeen, lastSeen: state.lastSeen, notes: notes.sorted)
         result.finTimes = PerSide(
             client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
+        result.zeekRecords = state.zeek.earlier + [state.zeek.current.record(originatorIsA: clientIsA)]
         return result
     }
 

@@ -60,13 +60,15 @@ public enum PacketDecoder {
             segmentLength = header.upperLayerLength
         }
         let tcp = try TCPHeader(parsing: ip.suffix(from: transportOffset), segmentLength: segmentLength)
+        let payloadLength = segmentLength - tcp.headerLength
         return .tcp(
             TCPSegment(
                 timestamp: timestamp, source: source, destination: destination,
                 sourcePort: tcp.sourcePort, destinationPort: tcp.destinationPort,
                 sequenceNumber: tcp.sequenceNumber, acknowledgmentNumber: tcp.acknowledgmentNumber,
                 flags: tcp.flags, window: tcp.window,
-                payloadLength: UInt32(truncatingIfNeeded: segmentLength - tcp.headerLength),
-                options: tcp.options, ipIdentification: identification))
+                payloadLength: UInt32(truncatingIfNeeded: payloadLength),
+                options: tcp.options, ipIdentification: identification,
+                payloadCaptured: ip.count - transportOffset - tcp.headerLength >= payloadLength))
     }
 }

@@ -15,13 +15,15 @@ public struct TCPSegment: Sendable, Hashable {
     public var options: TCPOptions
     /// The IPv4 identification field (0 for IPv6): tells a packet captured twice from a duplicate ACK.
     public var ipIdentification: UInt16
+    /// Whether the capture holds all of the payload (false when the snap length cut it off).
+    public var payloadCaptured: Bool
 
     public init(
         timestamp: Timestamp, source: IPAddress, destination: IPAddress,
         sourcePort: UInt16, destinationPort: UInt16,
         sequenceNumber: UInt32, acknowledgmentNumber: UInt32,
         flags: TCPFlags, window: UInt16 = 65535, payloadLength: UInt32 = 0, options: TCPOptions = TCPOptions(),
-        ipIdentification: UInt16 = 0
+        ipIdentification: UInt16 = 0, payloadCaptured: Bool = true
     ) {
         self.timestamp = timestamp
         self.source = source
@@ -35,5 +37,6 @@ public struct TCPSegment: Sendable, Hashable {
         self.payloadLength = payloadLength
         self.options = options
         self.ipIdentification = ipIdentification
+        self.payloadCaptured = payloadCaptured
     }
 }

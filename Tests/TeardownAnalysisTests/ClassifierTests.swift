@@ -331,6 +331,31 @@ struct ClassifierTests {
         #expect(!all[0].notes.contains(.portReused))
     }
 
+    @Test("a packet after the linger of an ended connection, or after the idle timeout, starts a new one (1.1)")
+    func lateSegments() {
+        var c = Conversation()
+        c.handshake()
+        c.rst(.client)
+        c.time += 5_000_000_000  // 5 s + 1 ms after the reset: past the 5 s linger
+        c.data(.client, 7)
+        var idle = Conversation()
+        idle.handshake()
+        idle.time += 299_999_000_000  // exactly 300 s after the last packet: the idle timeout
+        idle.data(.client, 7)
+        for (conversation, expected) in [(c, [Verdict.abortive, .open]), (idle, [.open, .open])] {
+            let all = conversation.connections()
+            #expect(all.map(\.verdict) == expected)
+            #expect(all.last?.partial == true)
+            #expect(all.last?.notes.contains(.portReused) == false)
+        }
+        var within = Conversation()
+        within.handshake()
+        within.rst(.client)
+        within.time += 4_000_000_000
+        within.data(.client, 7)
+        #expect(within.connections().count == 1)
+    }
+
     @Test("retransmitted SYN after a refusal with the same ISN stays in the refused connection")
     func sameISNAfterRefusal() {
         var c = Conversation()

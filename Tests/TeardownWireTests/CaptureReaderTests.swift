@@ -138,6 +138,12 @@ struct CaptureReaderTests {
                 }
             }
         }
-        #expect(decoded == conversation.segments)
+        // PcapWriter keeps headers only: a segment with payload reads back as cut off by the snap length.
+        let expected = conversation.segments.map { segment in
+            var segment = segment
+            segment.payloadCaptured = segment.payloadLength == 0
+            return segment
+        }
+        #expect(decoded == expected)
     }
 }
