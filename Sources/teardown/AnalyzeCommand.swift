@@ -21,6 +21,7 @@ struct Analyze: ParsableCommand {
               teardown analyze fixtures/pcap/lo-ipv4/close.pcap
               teardown analyze --format jsonl a.pcap b.pcapng
               teardown analyze --filter 'tcp port 8080' capture.pcap
+              teardown analyze --format zeek capture.pcap | zeek-cut id.orig_p conn_state history
             """
     )
 
@@ -154,6 +155,8 @@ enum Reports {
             return (analyses.count == 1 ? JSONReport.document(analyses[0]) : JSONReport.documents(analyses)) + "\n"
         case .summary:
             return analyses.map { TextReport.summary($0, named: analyses.count > 1) + "\n" }.joined()
+        case .zeek:
+            return ZeekLog.render(analyses)
         case .jsonl:
             var text = ""
             for analysis in analyses {

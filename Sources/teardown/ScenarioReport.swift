@@ -9,6 +9,7 @@ enum ScenarioReport {
         case .text, .summary: return text(results, color: color)
         case .json: return "[" + results.map(json).joined(separator: ",") + "]\n"
         case .jsonl: return results.map { json($0) + "\n" }.joined()
+        case .zeek: return ZeekLog.render(results.map(\.analysis))
         }
     }
 

@@ -56,6 +56,25 @@ struct AnalyzeCommandTests {
         #expect(array.stdout.hasPrefix("[{\"file\":"))
     }
 
+    @Test("--format zeek: a conn.log whose #fields name every column of every row")
+    func zeekLog() throws {
+        let files = ["pcap/lo-ipv4/close.pcap", "pcap/lo-ipv4/refused.pcap", "pcap/lo-ipv6/half-close.pcap"].map(Fixtures.path)
+        let result = Command.run([Command.teardown, "analyze", "--format", "zeek"] + files)
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let fields = try #require(lines.first { $0.first == "#fields" }).dropFirst()
+        #expect(Array(fields.prefix(3)) == ["ts", "uid", "id.orig_h"])
+        let rows = lines.filter { !($0.first?.hasPrefix("#") ?? true) }
+        #expect(rows.count == 3)
+        #expect(rows.allSatisfy { $0.count == fields.count })
+        func column(_ row: [String], _ name: String) -> String { row[fields.firstIndex(of: name)! - 1] }
+        #expect(rows.map { column($0, "conn_state") } == ["RSTO", "REJ", "SF"])
+        #expect(rows.map { column($0, "teardown_verdict") } == ["abortive", "refused", "half-closed"])
+        #expect(column(rows[0], "history") == "ShADaFdR")
+        #expect(column(rows[2], "id.orig_h") == "::1")
+        #expect(Set(rows.map { column($0, "uid") }).count == 3)
+    }
+
     @Test("several files: a FILE column and a summary per file")
     func severalFiles() {
         let result = Command.teardown("analyze", close, Fixtures.path("pcap/lo-ipv4/graceful.pcap"))

@@ -1,0 +1,68 @@
+import TeardownAnalysis
+import TeardownWire
+
+/// A Zeek conn.log in Zeek's TSV form, so `zeek-cut` and scripts written for Zeek read it: the
+/// header lines, then one row per Zeek connection (``ZeekRecord``; a connection of ours may be
+/// several, see docs/zeek-divergences.md), with our verdict as an extra last column.
+public enum ZeekLog {
+    /// The `#fields` line's names, in order.
+    public static let fields = [
+        "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "orig_bytes",
+        "resp_bytes", "conn_state", "missed_bytes", "history", "orig_pkts", "resp_pkts", "teardown_verdict",
+    ]
+    static let types = [
+        "time", "string", "addr", "port", "addr", "port", "enum", "interval", "count", "count", "string", "count",
+        "string", "count", "count", "string",
+    ]
+
+    /// The log for `analyses`: one header, then the rows of every file in order.
+    public static func render(_ analyses: [CaptureAnalysis]) -> String {
+        var lines = [
+            "#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tconn",
+            "#fields\t" + fields.joined(separator: "\t"), "#types\t" + types.joined(separator: "\t"),
+        ]
+        for (fileIndex, analysis) in analyses.enumerated() {
+            for connection in analysis.connections {
+                for (rowIndex, record) in connection.zeekRecords.enumerated() {
+                    lines.append(row(record, of: connection, uid: uid(file: fileIndex, connection: connection.id, row: rowIndex)))
+                }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One row. `missed_bytes` is unset: Zeek's figure counts content gaps its reassembler skipped,
+    /// which this project does not reassemble to measure.
+    static func row(_ record: ZeekRecord, of connection: Connection, uid: String) -> String {
+        let duration = Timestamp(nanoseconds: max(0, record.lastSeen.nanoseconds - record.firstSeen.nanoseconds))
+        let columns = [
+            record.firstSeen.formatted(digits: 6), uid,
+            "\(connection.client.address)", "\(connection.client.port)",
+            "\(connection.server.address)", "\(connection.server.port)", "tcp",
+            duration.formatted(digits: 6), "\(record.bytes.client)", "\(record.bytes.server)",
+            record.state.rawValue, "-", record.history.isEmpty ? "(empty)" : record.history,
+            "\(record.packets.client)", "\(record.packets.server)", connection.verdict.rawValue,
+        ]
+        return columns.joined(separator: "\t")
+    }
+
+    /// A stable Zeek-style identifier ("C" and 17 base-62 digits) for row `row` of connection
+    /// `connection` in file `file`: the same input gives the same log.
+    static func uid(file: Int, connection: Int, row: Int) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for value in [file, connection, row] {
+            var word = UInt64(truncatingIfNeeded: value)
+            for _ in 0..<8 {
+                hash = (hash ^ (word & 0xff)) &* 0x100_0000_01b3
+                word >>= 8
+            }
+        }
+        let digits = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        var text = "C"
+        for _ in 0..<17 {
+            text.append(digits[Int(hash % 62)])
+            hash = hash / 62 &+ (hash &* 0x9e37_79b9_7f4a_7c15 >> 40)
+        }
+        return text
+    }
+}
