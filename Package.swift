@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "TeardownCapture", targets: ["TeardownCapture"]),
         /// The built-in socket scenarios, run under capture.
         .library(name: "TeardownScenarios", targets: ["TeardownScenarios"]),
+        /// Ladder diagrams of a connection's teardown, as text or SVG, with the cause in words.
+        .library(name: "TeardownExplain", targets: ["TeardownExplain"]),
         .executable(name: "teardown", targets: ["teardown"]),
     ],
     dependencies: [
@@ -25,6 +27,7 @@ let package = Package(
         .target(name: "TeardownWire"),
         .target(name: "TeardownAnalysis", dependencies: ["TeardownWire", "CSystemShims"]),
         .target(name: "TeardownReport", dependencies: ["TeardownAnalysis", "TeardownWire"]),
+        .target(name: "TeardownExplain", dependencies: ["TeardownAnalysis", "TeardownReport", "TeardownWire"]),
         .target(name: "CSystemShims"),
         .target(name: "TeardownCapture", dependencies: ["CPcap", "CSystemShims", "TeardownWire", "TeardownAnalysis"]),
         .target(
@@ -35,7 +38,7 @@ let package = Package(
             name: "teardown",
             dependencies: [
                 "TeardownWire", "TeardownAnalysis", "TeardownReport", "TeardownCapture", "TeardownScenarios",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "TeardownExplain", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "teardown-synth", dependencies: ["TeardownTestSupport"]),
@@ -51,11 +54,14 @@ let package = Package(
         ),
         .testTarget(
             name: "TeardownLiveTests",
-            dependencies: ["teardown", "TeardownCapture", "TeardownScenarios", "TeardownAnalysis", "TeardownTestSupport"]
+            dependencies: [
+                "teardown", "TeardownCapture", "TeardownScenarios", "TeardownAnalysis", "TeardownExplain",
+                "TeardownTestSupport",
+            ]
         ),
         .testTarget(
             name: "TeardownCLITests",
-            dependencies: ["teardown", "TeardownTestSupport", "TeardownAnalysis", "TeardownWire"]
+            dependencies: ["teardown", "teardown-synth", "TeardownTestSupport", "TeardownAnalysis", "TeardownWire"]
         ),
     ]
 )

@@ -78,6 +78,9 @@ public struct AnalysisOptions {
     public var onConnection: ((Connection) -> Void)?
     /// Called every 2 MiB of file with the bytes read so far and the packets read.
     public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
+    /// Called with every TCP segment, in capture order, and the id of the connection it joined
+    /// (for tools that show a connection packet by packet, such as `explain`).
+    public var onSegment: ((_ segment: TCPSegment, _ connectionID: Int) -> Void)?
 
     public init(filter: PacketFilter? = nil, selector: PacketFilter? = nil) {
         self.filter = filter
@@ -109,9 +112,11 @@ public enum CaptureAnalyzer {
         // before they are ingested, in capture order (memory-level parallelism: the table is far
         // larger than the caches, so each lookup would otherwise be a stall).
         var ring = PrefetchRing()
+        let onSegment = options.onSegment
         func ingest(_ pending: PrefetchRing.Pending) {
             let id = table.ingest(pending.segment, packetNumber: pending.packetNumber)
             if pending.selected { selected.insert(id) }
+            onSegment?(pending.segment, id)
         }
         func deliver(_ connections: [Connection]) {
             for connection in connections {

@@ -141,7 +141,7 @@ struct Check: ParsableCommand {
         ).evaluate(analyses)
         Console.write(outcome.text)
         if let junit {
-            guard write(outcome.junit.render(), to: junit) else {
+            guard Console.writeFile(outcome.junit.render(), to: junit) else {
                 Console.error("cannot write the JUnit report to \(junit): \(String(cString: strerror(errno)))")
                 throw ExitCode.cannotOpen
             }
@@ -186,13 +186,5 @@ struct Check: ParsableCommand {
         analysis.droppedPackets = statistics.dropped
         if status != 0 { Console.error("the command exited with status \(status)") }
         return (analysis, status)
-    }
-
-    func write(_ text: String, to path: String) -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        Console.writeAll(text, to: fd)
-        return true
     }
 }

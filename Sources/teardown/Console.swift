@@ -37,6 +37,15 @@ enum Console {
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
     /// Colour is used when standard output is a terminal and `NO_COLOR` is unset (no-color.org).
+    /// Writes `text` to the file at `path` (created or truncated); false when it cannot be opened.
+    static func writeFile(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        writeAll(text, to: fd)
+        return true
+    }
+
     static func useColor(_ mode: ColorMode) -> Bool {
         switch mode {
         case .always: return true

@@ -1,6 +1,7 @@
 import ArgumentParser
 import TeardownAnalysis
 import TeardownCapture
+import TeardownExplain
 import TeardownReport
 import TeardownScenarios
 import TeardownWire
@@ -21,6 +22,7 @@ struct Run: ParsableCommand {
               teardown run --list
               teardown run --all
               teardown run close half-close --write captures/
+              teardown run close --explain
             """
     )
 
@@ -36,6 +38,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Keep each capture as DIR/NAME.pcap.", valueName: "dir"))
     var write: String?
 
+    @Flag(help: "Draw each scenario's teardown as a ladder diagram after the results (as `teardown explain`).")
+    var explain = false
+
     @Flag(help: "Use ::1 instead of 127.0.0.1.")
     var ipv6 = false
 
@@ -50,6 +55,7 @@ struct Run: ParsableCommand {
     func validate() throws {
         if list { return }
         if scenarios.isEmpty && !all { throw ValidationError("Name scenarios to run, or use --all (see --list).") }
+        if explain && report.format != .text { throw ValidationError("--explain draws text diagrams; use it with --format text.") }
         for name in scenarios where Scenario.named(name) == nil {
             throw ValidationError("No scenario named '\(name)'. Known: \(Scenario.all.map(\.name).joined(separator: ", ")).")
         }
@@ -72,6 +78,17 @@ struct Run: ParsableCommand {
             }
             options.outputDirectory = write
         }
+        // The diagrams are drawn from the captures, so they are kept until then.
+        var scratch: String?
+        if explain && write == nil {
+            guard let directory = Directories.makeTemporary(prefix: "teardown-explain") else {
+                Console.error("cannot create a temporary directory in /tmp; set TMPDIR or use --write DIR")
+                throw ExitCode.cannotOpen
+            }
+            scratch = directory
+            options.outputDirectory = directory
+        }
+        defer { if let scratch { Directories.remove(scratch) } }
         let progress = Progress(enabled: Console.stderrIsTerminal && report.format == .text)
         var results: [ScenarioResult] = []
         for scenario in selected {
@@ -85,7 +102,26 @@ struct Run: ParsableCommand {
         }
         progress.clear()
         Console.write(ScenarioReport.render(results, format: report.format, color: Console.useColor(report.color)))
+        if explain { Console.write(diagrams(results)) }
         if results.contains(where: { !$0.passed }) { throw ExitCode.expectationFailed }
+    }
+
+    /// Each scenario's ladder, drawn from its capture.
+    func diagrams(_ results: [ScenarioResult]) -> String {
+        let renderer = LadderText(color: Console.useColor(report.color))
+        var text = ""
+        for result in results {
+            text += "\n== \(result.scenario.name): \(result.scenario.summary)\n\n"
+            guard let file = try? MappedFile(path: result.capturePath) else {
+                text += "(the capture \(result.capturePath) could not be read back)\n"
+                continue
+            }
+            let (_, explanations) = Explainer.explain(file: file, name: result.capturePath, options: AnalysisOptions()) {
+                $0.connections.map(\.id)
+            }
+            text += explanations.map(renderer.render).joined(separator: "\n")
+        }
+        return text
     }
 
     static func listing() -> String {

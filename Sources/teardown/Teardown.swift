@@ -20,7 +20,7 @@ struct Teardown: ParsableCommand {
               77  live capture is not permitted (needs root or CAP_NET_RAW)
             """,
         version: "0.1.0",
-        subcommands: [Analyze.self, Check.self, Capture.self, Run.self],
+        subcommands: [Analyze.self, Check.self, Explain.self, Capture.self, Run.self],
         defaultSubcommand: nil
     )
 }

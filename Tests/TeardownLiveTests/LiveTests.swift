@@ -1,6 +1,7 @@
 import Testing
 import TeardownAnalysis
 import TeardownCapture
+import TeardownExplain
 import TeardownScenarios
 import TeardownTestSupport
 
@@ -32,6 +33,37 @@ struct LiveTests {
         }
     }
 
+    @Test("explain on fresh captures names the resetter and lost bytes each scenario's expectation requires")
+    func explainFreshCaptures() throws {
+        let directory = "/tmp/teardown-live-explain-\(getpid())"
+        defer { _ = Command.run(["rm", "-rf", directory]) }
+        var options = ScenarioRunOptions()
+        options.outputDirectory = directory
+        mkdir(directory, 0o755)
+        for scenario in Scenario.all {
+            let result = try ScenarioRunner.run(scenario, options: options)
+            let file = try MappedFile(path: result.capturePath)
+            let (_, explanations) = Explainer.explain(file: file, name: result.capturePath, options: AnalysisOptions()) {
+                $0.connections.map(\.id)
+            }
+            let explanation = try #require(explanations.first, "\(scenario.name)")
+            let expectation = scenario.expectation
+            let summary = explanation.summary
+            #expect(expectation.verdicts.contains { summary.hasPrefix($0.rawValue) }, "\(scenario.name): \(summary)")
+            if let resetter = expectation.resetBy {
+                #expect(summary.contains("Reset by: \(resetter.rawValue)."), "\(scenario.name): \(summary)")
+                #expect(explanation.steps.contains { $0.kind == .reset && !$0.notes.isEmpty }, "\(scenario.name)")
+            }
+            if expectation.minimumServerBytesLost > 0 {
+                let lost = summary.split(separator: "server ").last.flatMap { Int64($0.prefix { $0.isNumber }) } ?? 0
+                #expect(lost >= expectation.minimumServerBytesLost, "\(scenario.name): \(summary)")
+            }
+            // Every packet is on the ladder, one arrow each or inside a folded run.
+            let folded = explanation.steps.filter { $0.kind == .folded }.count
+            #expect(explanation.steps.count - folded <= result.analysis.packets, "\(scenario.name)")
+        }
+    }
+
     @Test("the application's view: errors and unread data the wire cannot show")
     func applicationView() throws {
         let close = try ScenarioRunner.run(try #require(Scenario.named("close")))
@@ -55,7 +87,7 @@ struct LiveTests {
         }
     }
 
-    @Test("teardown run --all exits 0 and --write keeps every capture")
+    @Test("teardown run --all exits 0 and --write keeps every capture; --explain draws the ladders")
     func runAll() {
         let directory = "/tmp/teardown-live-\(getpid())"
         let result = Command.teardown("run", "--all", "--write", directory)
@@ -63,6 +95,11 @@ struct LiveTests {
         #expect(result.stdout.contains("13 scenarios: 13 passed, 0 failed"))
         #expect(Fixtures.files(in: directory).count == 13)
         _ = Command.run(["rm", "-rf", directory])
+        let explained = Command.teardown("run", "close", "--explain", "--color", "never")
+        #expect(explained.status == 0)
+        #expect(explained.stdout.contains("== close:"))
+        #expect(explained.stdout.contains("client RST: data arrived after the client closed"))
+        #expect(explained.stdout.contains("verdict: abortive"))
     }
 
     @Test("teardown capture -- COMMAND records the command's connection and passes on its exit status")

@@ -12,11 +12,14 @@ public struct CommandResult: Sendable {
 /// Runs programs for CLI tests: the built `teardown` binary, shell commands.
 public enum Command {
     /// The `teardown` binary next to the running test bundle (same build directory).
-    public static var teardown: String {
+    public static var teardown: String { binary("teardown") }
+
+    /// The built executable `name` next to the running test bundle (same build directory).
+    public static func binary(_ name: String) -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         let executable = length > 0 ? String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
-        return String(executable[..<(executable.lastIndex(of: "/") ?? executable.startIndex)]) + "/teardown"
+        return String(executable[..<(executable.lastIndex(of: "/") ?? executable.startIndex)]) + "/" + name
     }
 
     /// Runs `arguments` (PATH lookup), feeding `input` to standard input; collects both outputs.

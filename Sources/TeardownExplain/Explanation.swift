@@ -1,0 +1,46 @@
+import TeardownAnalysis
+import TeardownWire
+
+/// A connection's teardown told step by step: the ladder of its segments, what the teardown
+/// segments mean, the likely causes, and the verdict in one sentence. Renderers draw it as text
+/// (``LadderText``) or SVG (``LadderSVG``).
+public struct Explanation: Sendable {
+    public var connection: Connection
+    public var steps: [LadderStep]
+    public var hints: [CauseHint]
+    /// The verdict and its evidence in one sentence, naming the first closer, the resetter and the
+    /// lost bytes.
+    public var summary: String
+}
+
+/// One arrow of the ladder: a segment, or a run of ordinary data segments folded into one line.
+public struct LadderStep: Sendable, Hashable {
+    public enum Direction: Sendable, Hashable { case toServer, toClient }
+
+    /// What kind of arrow it is, for colours: a reset, a FIN, a SYN, a folded run, or plain.
+    public enum Kind: Sendable, Hashable { case reset, fin, syn, folded, plain }
+
+    /// Nanoseconds since the connection's first packet.
+    public var time: Int64
+    public var direction: Direction
+    /// `FIN,ACK seq 11 ack 10`, or `… 12 segments, 100000 bytes …` for a folded run.
+    public var label: String
+    public var kind: Kind
+    /// What the segment means for the teardown, in words (empty for most segments).
+    public var notes: [String]
+}
+
+/// A likely cause of the teardown read from the wire's shapes, with how sure it is.
+public struct CauseHint: Sendable, Hashable {
+    public enum Confidence: String, Sendable, Hashable {
+        /// The packets show it directly.
+        case certain
+        /// The usual cause of this shape on Linux; another program could produce it too.
+        case likely
+        /// Consistent with the packets, which cannot show it (for example unread data).
+        case suspected
+    }
+
+    public var confidence: Confidence
+    public var text: String
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import TeardownAnalysis
+import TeardownCapture
+import TeardownExplain
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `teardown explain FILE`: the teardown of each selected connection as a ladder diagram, with
+/// the cause in words.
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Draw each connection's teardown as a ladder diagram and say what happened.",
+        discussion: """
+            One arrow per segment between a client and a server column, with its flags, relative \
+            sequence and acknowledgement numbers and payload length; long runs of ordinary data are \
+            folded into one line. The FINs, the data after a FIN, the reset and its likely cause are \
+            annotated in words, and each diagram ends with the verdict, the first closer, who reset \
+            and the bytes lost.
+
+            Without --connection or --where, the first \(Explain.defaultLimit) connections are explained.
+
+            EXAMPLES
+              teardown explain fixtures/pcap/lo-ipv4/close.pcap
+              teardown explain capture.pcap --where 'tcp port 8080'
+              teardown explain capture.pcap --connection 3 --svg teardown.svg
+            """
+    )
+
+    static let defaultLimit = 10
+
+    @Argument(help: ArgumentHelp("A capture file (pcap or pcapng); '-' reads standard input.", valueName: "file"))
+    var file: String
+
+    @Option(name: .customLong("connection"), help: ArgumentHelp("Explain the connection with this id (as `analyze` numbers them); repeatable.", valueName: "id"))
+    var connections: [Int] = []
+
+    @Option(name: .customLong("where"), help: ArgumentHelp("Explain the connections with a packet matching this tcpdump expression.", valueName: "expression"))
+    var selection: String?
+
+    @Option(help: ArgumentHelp("Also write the diagram as a standalone SVG; with several connections, FILE-ID.svg for each.", valueName: "file"))
+    var svg: String?
+
+    @Option(help: "Colour the diagram: auto (only on a terminal, not with NO_COLOR set), always or never.")
+    var color: ColorMode = .auto
+
+    func validate() throws {
+        if let bad = connections.first(where: { $0 < 1 }) {
+            throw ValidationError("--connection takes an id from 1 up (got \(bad)); `teardown analyze FILE` lists the ids.")
+        }
+    }
+
+    func run() throws {
+        var options = AnalysisOptions()
+        if let selection {
+            do {
+                options.selector = try BPFFilter(selection)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        let mapped: MappedFile
+        do {
+            mapped = try MappedFile(path: file)
+        } catch {
+            Console.error("\(error)")
+            throw ExitCode.cannotOpen
+        }
+        var missing: [Int] = []
+        var limited: (shown: Int, of: Int)?
+        let (analysis, explanations) = Explainer.explain(file: mapped, name: file, options: options) { analysis in
+            let ids = analysis.connections.map(\.id)
+            if !connections.isEmpty {
+                missing = connections.filter { !ids.contains($0) }
+                return connections.filter(ids.contains)
+            }
+            if selection != nil { return ids.filter { analysis.selectedIDs?.contains($0) == true } }
+            if ids.count > Explain.defaultLimit { limited = (Explain.defaultLimit, ids.count) }
+            return Array(ids.prefix(Explain.defaultLimit))
+        }
+        for warning in analysis.warnings { Console.error("\(file): warning: \(warning)") }
+        let renderer = LadderText(color: Console.useColor(color))
+        Console.write(explanations.map(renderer.render).joined(separator: "\n"))
+        if let limited {
+            Console.error("explained the first \(limited.shown) of \(limited.of) connections; choose others with --connection ID or --where EXPRESSION")
+        }
+        if explanations.isEmpty && missing.isEmpty && analysis.error == nil {
+            Console.error(selection != nil ? "no connection has a packet matching '\(selection!)'" : "\(file) holds no TCP connection")
+        }
+        if let svg { try writeSVG(explanations, to: svg) }
+        if let error = analysis.error {
+            Console.error("\(file): \(error)")
+            throw ExitCode.badCapture
+        }
+        if !missing.isEmpty {
+            let count = analysis.connections.count
+            Console.error("\(file) has no connection \(missing.map(String.init).joined(separator: ", ")) (its ids run from 1 to \(count)); `teardown analyze \(file)` lists them")
+            throw ExitCode.usage
+        }
+    }
+
+    /// Writes one SVG per explanation: `path` itself for one, `STEM-ID.svg` for several.
+    func writeSVG(_ explanations: [Explanation], to path: String) throws {
+        for explanation in explanations {
+            var target = path
+            if explanations.count > 1 {
+                let stem = path.hasSuffix(".svg") ? String(path.dropLast(4)) : path
+                target = "\(stem)-\(explanation.connection.id).svg"
+            }
+            guard Console.writeFile(LadderSVG.render(explanation), to: target) else {
+                Console.error("cannot write the SVG to \(target): \(String(cString: strerror(errno))); choose a writable path with --svg")
+                throw ExitCode.cannotOpen
+            }
+            if explanations.count > 1 { Console.error("wrote \(target)") }
+        }
+    }
+}
