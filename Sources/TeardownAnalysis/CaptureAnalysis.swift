@@ -114,7 +114,7 @@ public enum CaptureAnalyzer {
         var ring = PrefetchRing()
         let onSegment = options.onSegment
         func ingest(_ pending: PrefetchRing.Pending) {
-            let id = table.ingest(pending.segment, packetNumber: pending.packetNumber)
+            let id = table.ingest(pending.segment, lookup: pending.lookup, packetNumber: pending.packetNumber)
             if pending.selected { selected.insert(id) }
             onSegment?(pending.segment, id)
         }
@@ -166,8 +166,9 @@ public enum CaptureAnalyzer {
                     case .tcp(let segment):
                         analysis.tcpPackets += 1
                         let isSelected = selector?.matches(record) ?? false
-                        table.prefetchSlot(for: segment)
-                        if let middle = ring.push(segment, packetNumber: record.index, selected: isSelected) {
+                        let lookup = FlowLookup(segment)
+                        table.prefetchSlot(for: lookup)
+                        if let middle = ring.push(segment, lookup: lookup, packetNumber: record.index, selected: isSelected) {
                             table.prefetchState(for: middle)
                         }
                         if ring.isFull, let pending = ring.popOldest() { ingest(pending) }
@@ -232,6 +233,7 @@ public enum CaptureAnalyzer {
 struct PrefetchRing {
     struct Pending {
         var segment: TCPSegment
+        var lookup: FlowLookup
         var packetNumber: Int
         var selected: Bool
     }
@@ -245,11 +247,12 @@ struct PrefetchRing {
 
     /// Adds a segment; returns the one halfway back in the ring, whose state is due for prefetching.
     @inline(__always)
-    mutating func push(_ segment: TCPSegment, packetNumber: Int, selected: Bool) -> TCPSegment? {
-        items[(head + count) & (Self.capacity - 1)] = Pending(segment: segment, packetNumber: packetNumber, selected: selected)
+    mutating func push(_ segment: TCPSegment, lookup: FlowLookup, packetNumber: Int, selected: Bool) -> FlowLookup? {
+        items[(head + count) & (Self.capacity - 1)] = Pending(
+            segment: segment, lookup: lookup, packetNumber: packetNumber, selected: selected)
         count += 1
         guard count > Self.capacity / 2 else { return nil }
-        return items[(head + count - Self.capacity / 2 - 1) & (Self.capacity - 1)]?.segment
+        return items[(head + count - Self.capacity / 2 - 1) & (Self.capacity - 1)]?.lookup
     }
 
     @inline(__always)

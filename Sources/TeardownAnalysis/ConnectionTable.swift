@@ -80,21 +80,18 @@ public struct ConnectionTable: Sendable {
     @inline(__always) static func entry(_ hash: UInt64, _ index: Int) -> UInt64 { tag(hash) | UInt64(index + 1) }
     @inline(__always) static func index(_ entry: UInt64) -> Int { Int(truncatingIfNeeded: entry & 0xffff_ffff) - 1 }
 
-    /// First stage of a prefetch pipeline: asks the CPU for the slot `segment` will probe. Calling
+    /// First stage of a prefetch pipeline: asks the CPU for the slot a segment will probe. Calling
     /// it a few packets ahead of ``ingest(_:packetNumber:)`` hides the cache miss; it changes nothing.
     @inline(__always)
-    public func prefetchSlot(for segment: TCPSegment) {
-        var fromA = true
-        let hash = FlowKey(segment, fromA: &fromA).fastHash
-        let slot = Int(truncatingIfNeeded: hash >> 32) & mask
+    func prefetchSlot(for lookup: FlowLookup) {
+        let slot = Int(truncatingIfNeeded: lookup.hash >> 32) & mask
         slots.withUnsafeBufferPointer { teardown_prefetch($0.baseAddress! + slot) }
     }
 
     /// Second stage: reads the (now cached) slot and asks for the connection state it points at.
     @inline(__always)
-    public func prefetchState(for segment: TCPSegment) {
-        var fromA = true
-        let hash = FlowKey(segment, fromA: &fromA).fastHash
+    func prefetchState(for lookup: FlowLookup) {
+        let hash = lookup.hash
         let entry = slots[Int(truncatingIfNeeded: hash >> 32) & mask]
         guard entry != 0, Self.tag(entry) == Self.tag(hash) else { return }
         let index = Self.index(entry)
@@ -113,11 +110,15 @@ public struct ConnectionTable: Sendable {
     /// - Returns: the id of the connection the segment belongs to.
     @discardableResult
     public mutating func ingest(_ segment: TCPSegment, packetNumber: Int) -> Int {
+        ingest(segment, lookup: FlowLookup(segment), packetNumber: packetNumber)
+    }
+
+    /// ``ingest(_:packetNumber:)`` with the flow lookup already computed (by the prefetch stages).
+    @inline(__always)
+    mutating func ingest(_ segment: TCPSegment, lookup: FlowLookup, packetNumber: Int) -> Int {
         let time = segment.timestamp.nanoseconds
         if time > now { now = time }
-        var fromA = true
-        let key = FlowKey(segment, fromA: &fromA)
-        let hash = key.fastHash
+        let key = lookup.key, fromA = lookup.fromA, hash = lookup.hash
         let tag = Self.tag(hash)
         var slot = Int(truncatingIfNeeded: hash >> 32) & mask
         while true {

@@ -54,3 +54,19 @@ struct FlowKey: Hashable, Sendable {
         return h
     }
 }
+
+/// A segment's flow key, direction and hash, computed once per packet and carried from the
+/// prefetch stages to the lookup.
+struct FlowLookup: Sendable {
+    var key: FlowKey
+    var fromA: Bool
+    var hash: UInt64
+
+    @inline(__always)
+    init(_ segment: TCPSegment) {
+        var fromA = true
+        key = FlowKey(segment, fromA: &fromA)
+        self.fromA = fromA
+        hash = key.fastHash
+    }
+}

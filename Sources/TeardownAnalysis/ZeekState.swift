@@ -106,14 +106,12 @@ struct ZeekEndpoint: Sendable, Hashable {
 /// (Zeek's `ScaledHistoryEntry` with base 10).
 struct ScaledCounter: Sendable, Hashable {
     var count: UInt32 = 0
-    var threshold: UInt32 = 1
 
     mutating func record() -> Bool {
         count &+= 1
-        guard count == threshold else { return false }
-        let next = threshold &* 10
-        threshold = next > threshold ? next : threshold
-        return true
+        var power: UInt32 = 1
+        while power < count && power <= UInt32.max / 10 { power *= 10 }
+        return power == count
     }
 }
 
