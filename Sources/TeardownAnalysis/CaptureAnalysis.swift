@@ -78,6 +78,9 @@ public struct AnalysisOptions {
     public var onConnection: ((Connection) -> Void)?
     /// Called every 2 MiB of file with the bytes read so far and the packets read.
     public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
+    /// Whether to compute Zeek's `conn_state` and `history` for each connection (on by default;
+    /// reports that do not print them save the work).
+    public var tracksZeek = true
     /// Called with every TCP segment, in capture order, and the id of the connection it joined
     /// (for tools that show a connection packet by packet, such as `explain`).
     public var onSegment: ((_ segment: TCPSegment, _ connectionID: Int) -> Void)?
@@ -104,7 +107,7 @@ public enum CaptureAnalyzer {
     /// Analyses the capture in `bytes` with `options`.
     public static func analyze(_ bytes: ByteView, name: String, options: AnalysisOptions) -> CaptureAnalysis {
         var analysis = CaptureAnalysis(file: name)
-        var table = ConnectionTable(limits: options.limits)
+        var table = ConnectionTable(limits: options.limits, tracksZeek: options.tracksZeek)
         var selected = Set<Int>()
         var collected: [Connection] = []
         let filter = options.filter, selector = options.selector

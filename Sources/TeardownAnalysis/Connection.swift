@@ -28,13 +28,14 @@ public struct Connection: Sendable, Hashable {
     public var finTimes: PerSide<Timestamp?> = PerSide(client: nil, server: nil)
     /// What Zeek logs for these packets, with the client as Zeek's originator: one row, or several
     /// where Zeek cuts the connection (see ``ZeekRecord``); the last row is the one that ended it.
+    /// Empty when the analysis did not track it (``AnalysisOptions/tracksZeek``).
     public var zeekRecords: [ZeekRecord] = []
 
-    /// Zeek's `conn_state` of the last row (contract 4.1).
-    public var zeekState: ZeekConnState { zeekRecords.last?.state ?? .oth }
+    /// Zeek's `conn_state` of the last row (contract 4.1); nil when not tracked.
+    public var zeekState: ZeekConnState? { zeekRecords.last?.state }
     /// Zeek's `history` of the last row: upper case for the client; `^` first when that row's first
-    /// packet came from the server.
-    public var history: String { zeekRecords.last?.history ?? "" }
+    /// packet came from the server. Nil when not tracked.
+    public var history: String? { zeekRecords.last?.history }
 
     public init(
         id: Int, client: SocketAddress, server: SocketAddress, verdict: Verdict, completed: Bool,

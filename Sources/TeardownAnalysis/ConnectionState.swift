@@ -39,10 +39,11 @@ struct ConnectionState: Sendable {
     }
 
     var facts = Facts()
-    /// Zeek's view of the same packets, for `zeekState` and `history`.
-    var zeek = ZeekTracker()
     var firstSeen: Timestamp
     var lastSeen: Timestamp
+    /// Zeek's view of the same packets, for `zeekState` and `history`. Last, so that a table that
+    /// does not track it can leave its cache lines alone.
+    var zeek = ZeekTracker()
 
     init(key: FlowKey, id: Int, timestamp: Timestamp) {
         self.key = key
@@ -73,7 +74,7 @@ struct ConnectionState: Sendable {
     // MARK: Ingest
 
     /// Updates the state with one segment travelling from `a` (`fromA`) or from `b`.
-    mutating func ingest(_ segment: TCPSegment, fromA: Bool, packetNumber: Int) {
+    mutating func ingest(_ segment: TCPSegment, fromA: Bool, packetNumber: Int, tracksZeek: Bool = true) {
         facts.packets += 1
         if segment.timestamp < firstSeen { firstSeen = segment.timestamp }
         if segment.timestamp > lastSeen { lastSeen = segment.timestamp }
@@ -82,7 +83,7 @@ struct ConnectionState: Sendable {
         } else {
             Self.update(sender: &b, receiver: &a, state: &facts, segment, fromA: false, packetNumber)
         }
-        zeek.ingest(segment, fromA: fromA, originatorIsA: facts.clientIsA)
+        if tracksZeek { zeek.ingest(segment, fromA: fromA, originatorIsA: facts.clientIsA) }
     }
 
     @inline(__always)

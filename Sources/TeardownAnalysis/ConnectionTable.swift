@@ -44,6 +44,9 @@ public struct ConnectionTable: Sendable {
     private var nextID = 1
     private var lastIdleSweep: Int64 = .min
     private let limits: TrackingLimits
+    private let tracksZeek: Bool
+    /// Bytes of a state the prefetch stage asks for (the Zeek part only when it is tracked).
+    private let prefetchBytes: Int
     private let lingerNanoseconds: Int64
     private let idleNanoseconds: Int64
 
@@ -53,7 +56,11 @@ public struct ConnectionTable: Sendable {
     public private(set) var count = 0
 
     /// Creates an empty table.
-    public init(limits: TrackingLimits = TrackingLimits(), expectedConnections: Int = 1024) {
+    /// - Parameter tracksZeek: whether to compute Zeek's `conn_state` and `history` (``Connection/zeekRecords``);
+    ///   without them each packet touches fewer cache lines.
+    public init(limits: TrackingLimits = TrackingLimits(), expectedConnections: Int = 1024, tracksZeek: Bool = true) {
+        self.tracksZeek = tracksZeek
+        prefetchBytes = tracksZeek ? MemoryLayout<ConnectionState>.stride : MemoryLayout<ConnectionState>.offset(of: \ConnectionState.zeek)!
         self.limits = limits
         // Clamped to [0, 10^9 s] so that no setting can overflow the nanosecond arithmetic.
         lingerNanoseconds = Int64(min(max(limits.linger, 0), 1e9) * 1e9)
@@ -98,7 +105,7 @@ public struct ConnectionTable: Sendable {
         states.withUnsafeBufferPointer { buffer in
             let start = UnsafeRawPointer(buffer.baseAddress! + index)
             var offset = 0
-            while offset < MemoryLayout<ConnectionState>.stride {
+            while offset < prefetchBytes {
                 teardown_prefetch(start + offset)
                 offset += 64
             }
@@ -128,7 +135,7 @@ public struct ConnectionTable: Sendable {
             if Self.tag(entry) == tag && states[index].key == key {
                 let isSYN = segment.flags.contains(.syn) && !segment.flags.contains(.ack) && !segment.flags.contains(.rst)
                 let reused = isSYN && states[index].isReuse(bySYN: segment, fromA: fromA)
-                if reused || isOver(states[index], at: time) {
+                if reused || isOver(index, at: time) {
                     // The old connection stays in `states` (no longer in a slot) until it expires.
                     let newIndex = insert(key: key, hash: hash, segment, fromA: fromA, packetNumber: packetNumber, reused: reused)
                     slots[slot] = Self.entry(hash, newIndex)
@@ -144,17 +151,18 @@ public struct ConnectionTable: Sendable {
         return states[index].id
     }
 
-    /// Whether a packet at `time` comes too late for `state`: after the linger of a connection that
-    /// ended, or after the idle timeout. Such a packet starts a new connection on the tuple.
+    /// Whether a packet at `time` comes too late for the state at `index`: after the linger of a
+    /// connection that ended, or after the idle timeout. Such a packet starts a new connection on
+    /// the tuple. (Reads fields in place: passing the 560-byte state by value would copy it.)
     @inline(__always)
-    private func isOver(_ state: ConnectionState, at time: Int64) -> Bool {
-        let quiet = Self.elapsed(from: state.lastSeen.nanoseconds, to: time)
-        return quiet >= idleNanoseconds || (quiet > lingerNanoseconds && state.hasEnded)
+    private func isOver(_ index: Int, at time: Int64) -> Bool {
+        let quiet = Self.elapsed(from: states[index].lastSeen.nanoseconds, to: time)
+        return quiet >= idleNanoseconds || (quiet > lingerNanoseconds && states[index].hasEnded)
     }
 
     @inline(__always)
     private mutating func update(_ index: Int, _ segment: TCPSegment, fromA: Bool, packetNumber: Int) -> Int {
-        states[index].ingest(segment, fromA: fromA, packetNumber: packetNumber)
+        states[index].ingest(segment, fromA: fromA, packetNumber: packetNumber, tracksZeek: tracksZeek)
         if !states[index].queuedAsEnded && states[index].hasEnded {
             states[index].queuedAsEnded = true
             ended.append((Int32(index), states[index].id, segment.timestamp.nanoseconds))

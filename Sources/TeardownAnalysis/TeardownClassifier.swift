@@ -89,7 +89,9 @@ enum TeardownClassifier {
             firstSeen: state.firstSeen, lastSeen: state.lastSeen, notes: notes.sorted)
         result.finTimes = PerSide(
             client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
-        result.zeekRecords = state.zeek.earlier + [state.zeek.current.record(originatorIsA: clientIsA)]
+        if state.zeek.current.started {
+            result.zeekRecords = state.zeek.earlier + [state.zeek.current.record(originatorIsA: clientIsA)]
+        }
         return result
     }
 

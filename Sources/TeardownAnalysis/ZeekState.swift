@@ -221,28 +221,30 @@ struct ZeekSession: Sendable, Hashable {
         }
     }
 
-    /// Whether Zeek would have removed this connection before a packet at `time` (its attempt timer
+    /// Whether Zeek would have removed this connection before `segment` arrived (its attempt timer
     /// fired: the originator's SYN went unanswered for 5 s), or counts `segment` as the start of a
     /// new connection on the tuple (a SYN after a close or reset, or with a new initial sequence
-    /// number: Zeek's `IsReuse`).
-    func endsBefore(_ segment: TCPSegment, originatorIsA: Bool) -> Bool {
+    /// number: Zeek's `IsReuse`). Mutating only so that the call reads the session in place: a
+    /// non-mutating call on the stored property copies the 200-byte session for every packet.
+    mutating func endsBefore(_ segment: TCPSegment, originatorIsA: Bool) -> Bool {
         guard started else { return false }
-        let o = originatorIsA ? a : b
-        let r = originatorIsA ? b : a
+        let o = originatorIsA ? a.state : b.state
+        let r = originatorIsA ? b.state : a.state
         if attemptDeadline != 0 && segment.timestamp.nanoseconds > attemptDeadline
-            && (o.state == .synSent || o.state == .synAckSent) && r.state == .inactive
+            && (o == .synSent || o == .synAckSent) && r == .inactive
         {
             return true
         }
         let flags = segment.flags
         guard flags.contains(.syn) else { return false }
-        var synSender = o
+        var senderIsA = originatorIsA
         if flags.contains(.ack) {
-            guard o.state == .inactive else { return false }
-            synSender = r
+            guard o == .inactive else { return false }
+            senderIsA = !originatorIsA
         }
         if a.didClose || b.didClose { return true }
-        return segment.sequenceNumber != synSender.startSequence && synSender.state != .inactive
+        let (start, state) = senderIsA ? (a.startSequence, a.state) : (b.startSequence, b.state)
+        return segment.sequenceNumber != start && state != .inactive
     }
 
     private static let tooLargeDelta: Int32 = 1_048_576

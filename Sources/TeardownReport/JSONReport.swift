@@ -85,7 +85,7 @@ public enum JSONReport {
         json.field("packets", connection.packets)
         json.field("firstSeen", timestamp: connection.firstSeen, digits: timestampDigits)
         json.field("lastSeen", timestamp: connection.lastSeen, digits: timestampDigits)
-        json.field("zeekState", connection.zeekState.rawValue)
+        json.field("zeekState", connection.zeekState?.rawValue)
         json.field("history", connection.history)
         json.beginArray("notes")
         for note in connection.notes { json.element(note.rawValue) }

@@ -109,6 +109,7 @@ func analyzeFiles(
             var digits = 6
             if mode == .countOnly {
                 options.onConnection = { _ in }
+                options.tracksZeek = false
             }
             if mode == .jsonLines {
                 buffer.reserveCapacity(1 << 16)
