@@ -12,7 +12,7 @@ flags=(-O -g -wmo -parse-as-library -sanitize=fuzzer,address -I "$out")
 # The C shim (prefetch, affinity) as a clang module, as SwiftPM would present it.
 printf 'module CSystemShims {\n  header "%s"\n  export *\n}\n' "$PWD/Sources/CSystemShims/include/system_shims.h" > "$out/module.modulemap"
 clang -O2 -c Sources/CSystemShims/system_shims.c -I Sources/CSystemShims/include -o "$out/CSystemShims.o"
-for module in TeardownWire TeardownAnalysis TeardownReport; do
+for module in TeardownWire TeardownAnalysis TeardownReport TeardownExplain; do
   swiftc "${flags[@]}" -module-name "$module" -emit-module -emit-module-path "$out/$module.swiftmodule" \
     -c Sources/$module/*.swift -o "$out/$module.o"
 done
