@@ -276,8 +276,7 @@ public struct ConnectionTable: Sendable {
 
     /// `to - from`, saturating: capture timestamps are hostile input and may be anything.
     static func elapsed(from: Int64, to: Int64) -> Int64 {
-        let (difference, overflow) = to.subtractingReportingOverflow(from)
-        return overflow ? (to > from ? .max : .min) : difference
+        Timestamp(nanoseconds: to).nanoseconds(since: Timestamp(nanoseconds: from))
     }
 
     /// Reports and removes every connection still held, in order of first packet.

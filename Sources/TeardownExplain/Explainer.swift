@@ -136,7 +136,7 @@ private struct Walk {
             }
 
             let step = LadderStep(
-                time: segment.timestamp.nanoseconds - first.timestamp.nanoseconds,
+                time: segment.timestamp.nanoseconds(since: first.timestamp),
                 direction: side == .client ? .toServer : .toClient,
                 label: label(segment, from: side), kind: kind(flags), notes: notes)
             if notes.isEmpty && step.kind == .plain {

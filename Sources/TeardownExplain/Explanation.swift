@@ -20,7 +20,7 @@ public struct LadderStep: Sendable, Hashable {
     /// What kind of arrow it is, for colours: a reset, a FIN, a SYN, a folded run, or plain.
     public enum Kind: Sendable, Hashable { case reset, fin, syn, folded, plain }
 
-    /// Nanoseconds since the connection's first packet.
+    /// Nanoseconds since the connection's first packet (negative in a capture out of time order).
     public var time: Int64
     public var direction: Direction
     /// `FIN,ACK seq 11 ack 10`, or `… 12 segments, 100000 bytes …` for a folded run.

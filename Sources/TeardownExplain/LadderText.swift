@@ -17,18 +17,20 @@ public struct LadderText {
     public func render(_ explanation: Explanation) -> String {
         let connection = explanation.connection
         let width = max(40, (explanation.steps.map(\.label.count).max() ?? 0) + 8)
+        let times = explanation.steps.map { Self.milliseconds($0.time) }
+        let timeWidth = max(10, times.map(\.count).max() ?? 0)
         var lines = [
             "connection \(connection.id): \(connection.client) → \(connection.server), \(connection.packets) packets",
             "",
-            pad("ms", 10) + "  client" + String(repeating: " ", count: max(1, width - 5)) + "server",
+            pad("ms", timeWidth) + "  client" + String(repeating: " ", count: max(1, width - 5)) + "server",
         ]
-        for step in explanation.steps {
+        for (step, time) in zip(explanation.steps, times) {
             let arrow = self.arrow(step, width: width)
-            var line = pad(Self.milliseconds(step.time), 10) + "  │" + arrow + "│"
+            var line = pad(time, timeWidth) + "  │" + arrow + "│"
             if let first = step.notes.first { line += "  " + first }
             lines.append(line)
             for note in step.notes.dropFirst() {
-                lines.append(String(repeating: " ", count: 12) + "│" + String(repeating: " ", count: width) + "│  " + note)
+                lines.append(String(repeating: " ", count: timeWidth + 2) + "│" + String(repeating: " ", count: width) + "│  " + note)
             }
         }
         lines.append("")
@@ -51,11 +53,14 @@ public struct LadderText {
         return "\u{1B}[\(code)m" + body + "\u{1B}[0m"
     }
 
-    /// `12.345` milliseconds with three decimals.
+    /// `12.345` milliseconds with three decimals (`-0.250` before the first packet, which a
+    /// capture out of time order can have).
     static func milliseconds(_ nanoseconds: Int64) -> String {
-        let micro = (nanoseconds + 500) / 1000
+        let magnitude = nanoseconds.magnitude
+        let micro = magnitude / 1000 + (magnitude % 1000 >= 500 ? 1 : 0)
         let fraction = String(micro % 1000)
-        return "\(micro / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+        let sign = nanoseconds < 0 && micro > 0 ? "-" : ""
+        return "\(sign)\(micro / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     func pad(_ text: String, _ width: Int) -> String {

@@ -34,7 +34,7 @@ public enum ZeekLog {
     /// One row. `missed_bytes` is unset: Zeek's figure counts content gaps its reassembler skipped,
     /// which this project does not reassemble to measure.
     static func row(_ record: ZeekRecord, of connection: Connection, uid: String) -> String {
-        let duration = Timestamp(nanoseconds: max(0, record.lastSeen.nanoseconds - record.firstSeen.nanoseconds))
+        let duration = Timestamp(nanoseconds: max(0, record.lastSeen.nanoseconds(since: record.firstSeen)))
         let columns = [
             record.firstSeen.formatted(digits: 6), uid,
             "\(connection.client.address)", "\(connection.client.port)",

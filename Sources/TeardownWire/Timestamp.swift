@@ -14,6 +14,13 @@ public struct Timestamp: Hashable, Comparable, Sendable {
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 
+    /// `self - earlier` in nanoseconds, saturating at the bounds of `Int64`: capture timestamps are
+    /// hostile input and may be anything, so a plain subtraction could trap.
+    public func nanoseconds(since earlier: Timestamp) -> Int64 {
+        let (difference, overflow) = nanoseconds.subtractingReportingOverflow(earlier.nanoseconds)
+        return overflow ? (nanoseconds > earlier.nanoseconds ? .max : .min) : difference
+    }
+
     /// Seconds as a `Double` (for arithmetic, not for printing: see ``formatted(digits:)``).
     public var seconds: Double { Double(nanoseconds) / 1e9 }
 

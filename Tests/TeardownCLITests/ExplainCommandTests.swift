@@ -91,6 +91,15 @@ struct ExplainCommandTests {
         }
     }
 
+    @Test("every malformed fixture: a documented exit code and no trap, as text and as SVG", arguments: Fixtures.files(in: Fixtures.root + "/fixtures/malformed"))
+    func malformed(file: String) {
+        let svg = "/tmp/teardown-explain-malformed-\(getpid()).svg"
+        defer { unlink(svg) }
+        let result = Command.teardown("explain", "--svg", svg, Fixtures.path("malformed/\(file)"))
+        #expect([0, 65].contains(result.status), "\(file): \(result.status) \(result.stderr)")
+        #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("Backtrace"), "\(file)")
+    }
+
     @Test("several connections with --svg write FILE-ID.svg each; a missing id exits 64 and names the range")
     func selection() throws {
         let mixed = Fixtures.path("derived/mixed-linktypes.pcapng")
