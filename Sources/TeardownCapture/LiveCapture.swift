@@ -133,7 +133,15 @@ public final class LiveCapture: @unchecked Sendable {
     }
 
     private func record(_ header: UnsafePointer<pcap_pkthdr>, _ bytes: UnsafePointer<UInt8>) {
+        guard writeError == nil else { return }
         pcap_dump(UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), header, bytes)
+        if let file = pcap_dump_file(dumper), ferror(file) != 0 {
+            // Disk full (or a file size limit): stop at once rather than go on capturing into nothing.
+            // The error is read by stop() after the capture thread has been joined.
+            writeError = .writeFailed(path: configuration.outputPath, detail: String(cString: strerror(errno)))
+            pcap_breakloop(handle)
+            return
+        }
         let count = written.add(1, ordering: .relaxed).newValue
         if limit > 0 && count >= limit { pcap_breakloop(handle) }
     }
@@ -192,19 +200,20 @@ public final class LiveCapture: @unchecked Sendable {
                 statistics = CaptureStatistics(written: packetsWritten, received: 0, dropped: 0, interfaceDropped: 0)
             }
             let flushFailed = pcap_dump_flush(dumper) != 0
-            let file = pcap_dump_file(dumper)
-            let streamError = file.map { ferror($0) != 0 } ?? false
+            let flushErrno = errno
+            let streamError = pcap_dump_file(dumper).map { ferror($0) != 0 } ?? false
             pcap_dump_close(dumper)
             pcap_close(handle)
-            if flushFailed || streamError {
-                writeError = .writeFailed(path: configuration.outputPath, detail: String(cString: strerror(errno)))
+            if writeError == nil && (flushFailed || streamError) {
+                writeError = .writeFailed(path: configuration.outputPath, detail: String(cString: strerror(flushErrno)))
             }
         }
         if let writeError { throw writeError }
         return statistics
     }
 
-    private var statistics = CaptureStatistics(written: 0, received: 0, dropped: 0, interfaceDropped: 0)
+    /// The counts ``stop(quietPeriod:maximumWait:)`` read, also when it throws a write failure.
+    public private(set) var statistics = CaptureStatistics(written: 0, received: 0, dropped: 0, interfaceDropped: 0)
     private var writeError: CaptureError?
 
     /// Milliseconds on the monotonic clock.

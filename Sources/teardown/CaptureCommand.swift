@@ -15,7 +15,9 @@ struct Capture: ParsableCommand {
             With a command after '--', capture starts before the command and stops after it exits \
             (once the traffic has settled), and the command's exit status becomes teardown's. Without \
             one, capture runs until Ctrl-C, --duration or --count. Ctrl-C and SIGTERM always leave a \
-            complete, valid file. Needs root or CAP_NET_RAW (exit 77 otherwise).
+            complete, valid file. Needs root or CAP_NET_RAW (exit 77 otherwise). If the disk fills up \
+            (or a file size limit is reached), capture stops, what was written is analysed, and the exit \
+            status is 74.
 
             EXAMPLES
               sudo teardown capture -w session.pcap -- ./integration-tests.sh
@@ -65,6 +67,9 @@ struct Capture: ParsableCommand {
 
     func run() throws {
         TerminationSignals.block()
+        // Past a file size limit (ulimit -f), let the write fail with EFBIG and be reported, rather
+        // than have SIGXFSZ kill the process with the file half-written and no message.
+        signal(SIGXFSZ, SIG_IGN)
         let path = write ?? TemporaryFile.make(prefix: "capture")
         var configuration = CaptureConfiguration(outputPath: path)
         configuration.interface = interface
@@ -106,13 +111,18 @@ struct Capture: ParsableCommand {
             progress.clear()
         }
         let statistics: CaptureStatistics
+        var writeFailure: ExitCode?
         do {
             statistics = try capture.stop(quietPeriod: command.isEmpty ? 0 : 20)
         } catch {
-            throw fail(error)
+            // A write failure (disk full) still leaves a readable file: report what it holds.
+            guard case .writeFailed = error else { throw fail(error) }
+            writeFailure = fail(error)
+            statistics = capture.statistics
         }
         var line = "captured \(statistics.written) packets on \(interface)"
         if write != nil { line += " into \(path)" }
+        if writeFailure != nil { line += " before writing failed; the file holds those that reached the disk" }
         if let interrupted { line += " (stopped by \(interrupted == SIGINT ? "SIGINT" : "SIGTERM"))" }
         Console.error(line)
         if statistics.dropped > 0 {
@@ -129,6 +139,7 @@ struct Capture: ParsableCommand {
                 throw ExitCode.cannotOpen
             }
         }
+        if let writeFailure { throw writeFailure }
         if exitStatus != 0 { throw ExitCode(exitStatus) }
     }
 }

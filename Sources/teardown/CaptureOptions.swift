@@ -21,6 +21,7 @@ func fail(_ error: CaptureError) -> ExitCode {
     case .permissionDenied: return .notPermitted
     case .badFilter, .noSuchInterface, .linkTypeUnavailable: return .usage
     case .outputNotWritable: return .cannotOpen
+    case .writeFailed: return .writeFailed
     default: return .failure
     }
 }

@@ -12,4 +12,6 @@ extension ExitCode {
     static let cannotOpen = ExitCode(66)
     /// Live capture is not permitted.
     static let notPermitted = ExitCode(77)
+    /// Writing the capture file failed part-way (disk full, file size limit): EX_IOERR.
+    static let writeFailed = ExitCode(74)
 }

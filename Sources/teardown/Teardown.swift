@@ -17,6 +17,7 @@ struct Teardown: ParsableCommand {
               64  usage error (bad flags or arguments)
               65  the input is not a readable capture (bad header, unsupported link type, impossible record)
               66  an input file cannot be opened
+              74  writing a capture failed part-way (disk full); what was written is still analysed
               77  live capture is not permitted (needs root or CAP_NET_RAW)
             """,
         version: "0.1.0",

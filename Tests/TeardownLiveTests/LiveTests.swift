@@ -64,6 +64,38 @@ struct LiveTests {
         }
     }
 
+    @Test("a full disk (here a file size limit) stops the capture with exit 74; what was written is analysed")
+    func diskFull() throws {
+        let listener = try Listener(ipv6: false, listen: true)
+        let port = listener.address.port
+        let server = OSThread {
+            guard let socket = try? listener.accept() else { return }
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        defer { server.join() }
+        let path = "/tmp/teardown-full-\(getpid()).pcap"
+        defer { unlink(path) }
+        // 60 small writes make well over 2 KiB of capture; `ulimit -f 2` makes the third KiB fail (EFBIG).
+        let script = "/tmp/teardown-full-client-\(getpid()).sh"
+        defer { unlink(script) }
+        Fixtures.write(
+            "exec 3<>/dev/tcp/127.0.0.1/\(port)\nfor i in $(seq 60); do printf 'line %03d\\n' $i >&3; sleep 0.002; done\nexec 3>&-\n",
+            to: script)
+        let result = Command.run([
+            "bash", "-c", "ulimit -f 2; exec \"$0\" capture -w \"$1\" -f \"tcp port $2\" -- bash \"$3\"",
+            Command.teardown, path, "\(port)", script,
+        ])
+        #expect(result.status == 74, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("writing \(path) failed: File too large"))
+        #expect(result.stderr.contains("before writing failed"))
+        #expect(result.stdout.contains("1 connection"), "\(result.stdout)")
+        let analysis = try CaptureAnalyzer.analyze(fileAt: path)
+        #expect(analysis.error == nil)
+        #expect(analysis.connections.count == 1)
+        #expect(analysis.packets > 3)
+    }
+
     @Test("the application's view: errors and unread data the wire cannot show")
     func applicationView() throws {
         let close = try ScenarioRunner.run(try #require(Scenario.named("close")))
