@@ -162,8 +162,9 @@ public final class Socket: @unchecked Sendable {
     }
 
     /// Spins (yielding) until `condition` holds or `milliseconds` pass; returns whether it held.
+    /// The default allows for a loaded CI machine: these conditions normally hold within microseconds.
     @discardableResult
-    public static func waitUntil(milliseconds: Int = 2000, _ condition: () -> Bool) -> Bool {
+    public static func waitUntil(milliseconds: Int = 10_000, _ condition: () -> Bool) -> Bool {
         let deadline = Clock.monotonicNanoseconds() + Int64(milliseconds) * 1_000_000
         while !condition() {
             if Clock.monotonicNanoseconds() > deadline { return false }
