@@ -90,7 +90,12 @@ enum TeardownClassifier {
         result.finTimes = PerSide(
             client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
         if state.zeek.current.started {
-            result.zeekRecords = state.zeek.earlier + [state.zeek.current.record(originatorIsA: clientIsA)]
+            // Without earlier rows, the row covers all of our packets: our 64-bit positions fix wraps.
+            func size(_ side: EndpointState, _ peer: EndpointState) -> Int64 {
+                max(side.highestEnd, peer.hasAcknowledged ? peer.highestAcknowledgment : 0) - 1 - (side.sentFIN ? 1 : 0)
+            }
+            let hints = state.zeek.earlier.isEmpty ? PerSide(client: size(client, server), server: size(server, client)) : nil
+            result.zeekRecords = state.zeek.earlier + [state.zeek.current.record(originatorIsA: clientIsA, unwrappedSizes: hints)]
         }
         return result
     }

@@ -404,16 +404,29 @@ struct ZeekSession: Sendable, Hashable {
     }
 
     /// This connection as a conn.log row, with the originator `a` when `originatorIsA` (`client`
-    /// in the record is the originator).
-    func record(originatorIsA: Bool) -> ZeekRecord {
+    /// in the record is the originator). `unwrappedSizes`, the sizes from 64-bit positions, put
+    /// back the multiples of 2^32 that 32-bit sequence arithmetic loses (Zeek counts wraps).
+    func record(originatorIsA: Bool, unwrappedSizes: PerSide<Int64>? = nil) -> ZeekRecord {
         let o = originatorIsA ? a : b
         let r = originatorIsA ? b : a
         let history = history.rendered(originatorIsA: originatorIsA, flipped: firstPacketFromA != originatorIsA)
-        let bytes = PerSide(client: o.size(peer: r), server: r.size(peer: o))
+        var bytes = PerSide(client: o.size(peer: r), server: r.size(peer: o))
+        if let unwrappedSizes {
+            bytes = PerSide(
+                client: Self.unwrap(bytes.client, near: unwrappedSizes.client),
+                server: Self.unwrap(bytes.server, near: unwrappedSizes.server))
+        }
         return ZeekRecord(
             state: connState(o.state, r.state, bytes: bytes, history: history), history: history,
             firstSeen: firstSeen, lastSeen: lastSeen, bytes: bytes,
             packets: PerSide(client: Int(o.packets), server: Int(r.packets)))
+    }
+
+    /// `size` plus the multiple of 2^32 that brings it nearest to `estimate`.
+    static func unwrap(_ size: Int64, near estimate: Int64) -> Int64 {
+        guard estimate >= 1 << 32 else { return size }
+        let wraps = (estimate - size + (1 << 31)) >> 32
+        return wraps > 0 ? size + wraps << 32 : size
     }
 
     /// Zeek's `conn_state()` from the originator's and responder's states.

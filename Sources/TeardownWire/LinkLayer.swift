@@ -9,7 +9,8 @@ public enum NetworkProtocol: Sendable, Hashable {
 ///
 /// Layouts (all multi-byte fields big-endian unless noted):
 /// - Ethernet (1): dst MAC 6, src MAC 6, EtherType 2; 802.1Q (0x8100), 802.1ad (0x88a8) and the old
-///   QinQ 0x9100 tags add 4 bytes each; MPLS (0x8847/0x8848) labels 4 bytes each up to bottom-of-stack;
+///   QinQ 0x9100 tags add 4 bytes each; Cisco FabricPath (0x8903) 16 bytes before the inner frame's
+///   EtherType; MPLS (0x8847/0x8848) labels 4 bytes each up to bottom-of-stack;
 ///   PPPoE session (0x8864) 6 bytes plus a 2-byte PPP protocol.
 /// - NULL (0): 4-byte address family in the *capturing host's* byte order. LOOP (108): the same in
 ///   network byte order. AF_INET is 2 everywhere; AF_INET6 is 24, 28 or 30 on the BSDs, 10 on Linux.
@@ -84,6 +85,13 @@ public enum LinkLayer {
                     if bottomOfStack { return (offset, .ipAnyVersion) }
                 }
                 return nil
+            case 0x8903:
+                // Cisco FabricPath: FTag/TTL (2 bytes), then the original frame's MACs and EtherType.
+                guard frame.has(16, at: offset) else {
+                    throw .truncated(.link, needed: offset + 16, available: frame.count)
+                }
+                type = frame.u16(offset + 14)
+                offset += 16
             case 0x8864:
                 guard frame.has(8, at: offset) else {
                     throw .truncated(.link, needed: offset + 8, available: frame.count)

@@ -122,7 +122,7 @@ struct DecoderTests {
         #expect(try Self.decode(arp) == .notTCP)
     }
 
-    @Test("VLAN, QinQ, MPLS and PPPoE are walked to the IP header")
+    @Test("VLAN, QinQ, MPLS, PPPoE and Cisco FabricPath are walked to the IP header")
     func encapsulations() throws {
         let ip = Array(Self.syn[14...])
         let mac = [UInt8](repeating: 0, count: 12)
@@ -131,9 +131,14 @@ struct DecoderTests {
             mac + [0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0xc8, 0x08, 0x00] + ip,
             mac + [0x88, 0x47, 0x00, 0x01, 0x01, 0x40] + ip,
             mac + [0x88, 0x64, 0x11, 0x00, 0x00, 0x01, 0x00, 0x2a, 0x00, 0x21] + ip,
+            // FabricPath: outer MACs, 0x8903, FTag/TTL, the inner frame's MACs and EtherType.
+            mac + [0x89, 0x03, 0x00, 0x00] + mac + [0x08, 0x00] + ip,
         ]
         for frame in frames {
             #expect(try Self.segment(frame).sequenceNumber == 1_975_135_002)
+        }
+        #expect(throws: DecodeError.truncated(.link, needed: 30, available: 29)) {
+            try Self.decode(mac + [0x89, 0x03] + [UInt8](repeating: 0, count: 15), linkType: .ethernet)
         }
     }
 
