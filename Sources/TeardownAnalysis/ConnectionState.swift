@@ -11,8 +11,6 @@ struct ConnectionState: Sendable {
     var id: Int
     /// `key.fastHash`, kept for growing and deleting without rehashing.
     var hash: UInt64 = 0
-    /// Whether the table has queued it as ended (for the linger).
-    var queuedAsEnded = false
     var a = EndpointState()
     var b = EndpointState()
 
@@ -35,7 +33,8 @@ struct ConnectionState: Sendable {
         var pendingResetFromA: Bool?
         var pendingResetAcknowledged = false
         var notes = NoteSet()
-        var packets = 0
+        /// Whether the table has queued the connection as ended (for the linger).
+        var queuedAsEnded = false
     }
 
     var facts = Facts()
@@ -75,7 +74,6 @@ struct ConnectionState: Sendable {
 
     /// Updates the state with one segment travelling from `a` (`fromA`) or from `b`.
     mutating func ingest(_ segment: TCPSegment, fromA: Bool, packetNumber: Int, tracksZeek: Bool = true) {
-        facts.packets += 1
         if segment.timestamp < firstSeen { firstSeen = segment.timestamp }
         if segment.timestamp > lastSeen { lastSeen = segment.timestamp }
         if fromA {
@@ -106,7 +104,7 @@ struct ConnectionState: Sendable {
                 state.clientIsA = !fromA
                 state.clientEvidence = .synACK
             }
-        } else if state.packets == 1 {
+        } else if s.packets == 1 && r.packets == 0 {
             state.clientIsA = fromA
         }
 

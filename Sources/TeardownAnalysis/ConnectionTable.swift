@@ -1,6 +1,10 @@
 import CSystemShims
 import TeardownWire
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How long connections stay in the table: these bound memory by concurrent connections, not by
 /// the size of the capture.
 public struct TrackingLimits: Sendable, Hashable {
@@ -80,7 +84,25 @@ public struct ConnectionTable: Sendable {
         let ceiling = limits.maximumConnections + 4096
         if states.count >= 8192 && states.count < ceiling {
             states.reserveCapacity(ceiling)
+            let capacityBytes = states.capacity * MemoryLayout<ConnectionState>.stride
+            states.withUnsafeMutableBufferPointer { buffer in
+                Self.adviseHugePages(UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: capacityBytes))
+            }
         }
+    }
+
+    /// Asks for 2 MiB pages under a large table (Linux transparent huge pages in `madvise` mode):
+    /// lookups land anywhere in tens of megabytes, and with 4 KiB pages nearly every one also
+    /// misses the TLB. Only advice: without huge pages nothing changes.
+    static func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+        #if os(Linux)
+        guard let base = buffer.baseAddress else { return }
+        let huge = 2 << 20
+        let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
+        let end = (Int(bitPattern: base) + buffer.count) & ~(huge - 1)
+        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(pointer, end - start, MADV_HUGEPAGE)
+        #endif
     }
 
     @inline(__always) static func tag(_ hash: UInt64) -> UInt64 { hash & 0xffff_ffff_0000_0000 }
@@ -163,8 +185,8 @@ public struct ConnectionTable: Sendable {
     @inline(__always)
     private mutating func update(_ index: Int, _ segment: TCPSegment, fromA: Bool, packetNumber: Int) -> Int {
         states[index].ingest(segment, fromA: fromA, packetNumber: packetNumber, tracksZeek: tracksZeek)
-        if !states[index].queuedAsEnded && states[index].hasEnded {
-            states[index].queuedAsEnded = true
+        if !states[index].facts.queuedAsEnded && states[index].hasEnded {
+            states[index].facts.queuedAsEnded = true
             ended.append((Int32(index), states[index].id, segment.timestamp.nanoseconds))
         }
         return states[index].id

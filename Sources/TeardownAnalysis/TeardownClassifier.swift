@@ -85,7 +85,7 @@ enum TeardownClassifier {
             resetBy: verdict == .abortive || verdict == .refused ? resetBy : nil,
             partial: !client.sentSYN,
             bytes: PerSide(client: client.bytes, server: server.bytes),
-            bytesAfterFirstFin: afterFirstFin, lostBytes: lost, packets: facts.packets,
+            bytesAfterFirstFin: afterFirstFin, lostBytes: lost, packets: Int(client.packets) + Int(server.packets),
             firstSeen: state.firstSeen, lastSeen: state.lastSeen, notes: notes.sorted)
         result.finTimes = PerSide(
             client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
