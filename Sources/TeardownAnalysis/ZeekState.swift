@@ -30,8 +30,6 @@ struct ZeekEndpoint: Sendable, Hashable {
     var delivered: UInt32 = 1
     var pendingStart: UInt32 = 0
     var pendingEnd: UInt32 = 0
-    /// Relative position just past this endpoint's FIN (Zeek's `FIN_seq`), when it sent one.
-    var finEnd: UInt32 = 0
     var retransmissions = ScaledCounter()
     var zeroWindows = ScaledCounter()
     var gaps = ScaledCounter()
@@ -75,7 +73,8 @@ struct ZeekEndpoint: Sendable, Hashable {
     var isClean: Bool { state == .established || (state == .closed && previousState == .established) }
 
     /// Hands payload at relative `start..<end` to the reassembler: in order it extends what was
-    /// delivered (and catches up with the block held back); ahead of it, it is held back.
+    /// delivered (and catches up with the block held back); ahead of it, it is held back (one block:
+    /// dropping it changes a history letter in the corpus, the conformance ratchet shows which).
     mutating func deliver(_ start: UInt32, _ end: UInt32) {
         if Int32(bitPattern: start &- delivered) <= 0 {
             if Int32(bitPattern: end &- delivered) > 0 { delivered = end }
@@ -94,7 +93,8 @@ struct ZeekEndpoint: Sendable, Hashable {
     /// gap, and the reassembler skips ahead. The acknowledgement of a FIN does not count.
     mutating func acknowledged(upTo relative: UInt32) -> Bool {
         var upTo = relative
-        if sentFIN && Int32(bitPattern: upTo &- finEnd) >= 0 { upTo = finEnd &- 1 }
+        // Zeek's `FIN_seq` is just past the FIN: the FIN itself is at `lastFIN` (after its payload).
+        if sentFIN && Int32(bitPattern: upTo &- lastFIN) > 0 { upTo = lastFIN }
         guard Int32(bitPattern: upTo &- delivered) > 0 else { return false }
         delivered = upTo
         if hasPending && Int32(bitPattern: pendingEnd &- delivered) <= 0 { hasPending = false }
@@ -116,62 +116,55 @@ struct ScaledCounter: Sendable, Hashable {
 }
 
 /// Zeek's `history` string while it is built: each entry is a lower-case letter and the endpoint
-/// that caused it (`a` or `b`), so the case can follow the final originator. Stored inline: no
-/// allocation per connection; letters past the capacity are dropped (Zeek's histories are short:
-/// every letter but the logarithmic ones appears at most a few times).
+/// that caused it (`a` or `b`), so the case can follow the final originator. Stored inline in 24
+/// bytes (23 letters and the count): no allocation per connection; letters past the capacity are
+/// dropped (Zeek's histories are short: every letter but the logarithmic ones appears at most a few
+/// times; the longest in Zeek's own test baselines has 12).
 struct ZeekHistory: Sendable, Hashable {
-    static let capacity = 28
-    private var letters = InlineLetters()
-    private(set) var count: UInt8 = 0
+    static let capacity = 23
+    /// Entry `i` in byte `i` (low 7 bits the letter, high bit set when endpoint `a` caused it);
+    /// the count in byte 23.
+    private var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
 
-    /// Entry encoding: low 7 bits the letter, high bit set when endpoint `a` caused it.
-    struct InlineLetters: Sendable, Hashable {
-        var words: (UInt64, UInt64, UInt64, UInt32) = (0, 0, 0, 0)
+    static func == (l: Self, r: Self) -> Bool { l.words == r.words }
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+    }
 
-        static func == (l: Self, r: Self) -> Bool { l.words == r.words }
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(words.0)
-            hasher.combine(words.1)
-            hasher.combine(words.2)
-            hasher.combine(words.3)
-        }
+    private func byte(_ index: Int) -> UInt8 {
+        let word = index < 8 ? words.0 : index < 16 ? words.1 : words.2
+        return UInt8(truncatingIfNeeded: word >> UInt64((index % 8) * 8))
+    }
 
-        subscript(index: Int) -> UInt8 {
-            get {
-                let shift = UInt64((index % 8) * 8)
-                switch index / 8 {
-                case 0: return UInt8(truncatingIfNeeded: words.0 >> shift)
-                case 1: return UInt8(truncatingIfNeeded: words.1 >> shift)
-                case 2: return UInt8(truncatingIfNeeded: words.2 >> shift)
-                default: return UInt8(truncatingIfNeeded: words.3 >> UInt32(shift))
-                }
-            }
-            set {
-                let shift = UInt64((index % 8) * 8)
-                let value = UInt64(newValue) << shift
-                switch index / 8 {
-                case 0: words.0 |= value
-                case 1: words.1 |= value
-                case 2: words.2 |= value
-                default: words.3 |= UInt32(truncatingIfNeeded: UInt64(newValue) << shift)
-                }
-            }
+    private mutating func setByte(_ index: Int, _ value: UInt8) {
+        let shift = UInt64((index % 8) * 8)
+        let mask = ~(UInt64(0xff) << shift)
+        let bits = UInt64(value) << shift
+        switch index / 8 {
+        case 0: words.0 = words.0 & mask | bits
+        case 1: words.1 = words.1 & mask | bits
+        default: words.2 = words.2 & mask | bits
         }
     }
 
+    var count: Int { Int(byte(23)) }
+
     /// Appends `letter` (lower case ASCII) caused by endpoint `a` (`fromA`) or `b`.
     mutating func append(_ letter: UInt8, fromA: Bool) {
-        guard Int(count) < Self.capacity else { return }
-        letters[Int(count)] = letter | (fromA ? 0x80 : 0)
-        count += 1
+        let count = self.count
+        guard count < Self.capacity else { return }
+        setByte(count, letter | (fromA ? 0x80 : 0))
+        setByte(23, UInt8(count + 1))
     }
 
     /// The history with upper case for the originator (`a` when `originatorIsA`); `^` first when
     /// the originator is not the endpoint that sent the first packet.
     func rendered(originatorIsA: Bool, flipped: Bool) -> String {
         var bytes: [UInt8] = flipped ? [UInt8(ascii: "^")] : []
-        for index in 0..<Int(count) {
-            let entry = letters[index]
+        for index in 0..<count {
+            let entry = byte(index)
             let letter = entry & 0x7f
             let fromA = entry & 0x80 != 0
             bytes.append(fromA == originatorIsA ? letter - 0x20 : letter)
@@ -327,10 +320,7 @@ struct ZeekSession: Sendable, Hashable {
             if e.retransmissions.record() { history.append(UInt8(ascii: "t"), fromA: fromA) }
         }
 
-        if fin {
-            e.sentFIN = true
-            e.finEnd = relative &+ UInt32(truncatingIfNeeded: segmentLength)
-        }
+        if fin { e.sentFIN = true }
 
         updateStateMachine(flags: flags, length: length, sequence: sequence, endpoint: &e, peer: &p, isOrig: isOrig)
 

@@ -147,6 +147,16 @@ struct ZeekStateTests {
         #expect(only(c)?.history == "ShAFrr")
     }
 
+    @Test("a history is cut at 23 letters, however many resets with new sequence numbers follow")
+    func capped() {
+        var c = Conversation()
+        c.handshake()
+        for step in 0..<40 { c.rst(.server, seq: c.next.server &+ UInt32(step * 1000)) }
+        let history = only(c)?.history ?? ""
+        #expect(history.count == 23)
+        #expect(history.hasPrefix("ShArrr"))
+    }
+
     @Test("Zeek's rows: a retried SYN after a refusal is a new row; our connection stays one")
     func rowsPerConnection() {
         var c = Conversation()
