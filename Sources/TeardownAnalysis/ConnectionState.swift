@@ -74,6 +74,7 @@ struct ConnectionState: Sendable {
 
     /// Updates the state with one segment travelling from `a` (`fromA`) or from `b`.
     mutating func ingest(_ segment: TCPSegment, fromA: Bool, packetNumber: Int, tracksZeek: Bool = true) {
+        let previousLastSeen = lastSeen
         if segment.timestamp < firstSeen { firstSeen = segment.timestamp }
         if segment.timestamp > lastSeen { lastSeen = segment.timestamp }
         if fromA {
@@ -81,7 +82,9 @@ struct ConnectionState: Sendable {
         } else {
             Self.update(sender: &b, receiver: &a, state: &facts, segment, fromA: false, packetNumber)
         }
-        if tracksZeek { zeek.ingest(segment, fromA: fromA, originatorIsA: facts.clientIsA) }
+        if tracksZeek {
+            zeek.ingest(segment, fromA: fromA, originatorIsA: facts.clientIsA, previousLastSeen: previousLastSeen)
+        }
     }
 
     @inline(__always)

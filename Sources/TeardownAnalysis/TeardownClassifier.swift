@@ -95,7 +95,7 @@ enum TeardownClassifier {
                 max(side.highestEnd, peer.hasAcknowledged ? peer.highestAcknowledgment : 0) - 1 - (side.sentFIN ? 1 : 0)
             }
             let hints = state.zeek.earlier.isEmpty ? PerSide(client: size(client, server), server: size(server, client)) : nil
-            result.zeekRecords = state.zeek.earlier + [state.zeek.current.record(originatorIsA: clientIsA, unwrappedSizes: hints)]
+            result.zeekRecords = state.zeek.earlier + [state.zeek.current.record(originatorIsA: clientIsA, lastSeen: state.lastSeen, unwrappedSizes: hints)]
         }
         return result
     }

@@ -182,7 +182,6 @@ struct ZeekSession: Sendable, Hashable {
     var b = ZeekEndpoint()
     var history = ZeekHistory()
     var firstSeen = Timestamp(nanoseconds: 0)
-    var lastSeen = Timestamp(nanoseconds: 0)
     /// When Zeek's connection-attempt timer fires (5 s after the originator's SYN; 0: not armed).
     var attemptDeadline: Int64 = 0
     var started = false
@@ -200,7 +199,6 @@ struct ZeekSession: Sendable, Hashable {
             firstPacketFromA = fromA
             firstSeen = segment.timestamp
         }
-        if segment.timestamp > lastSeen { lastSeen = segment.timestamp }
         if fromA { a.packets &+= 1 } else { b.packets &+= 1 }
         let originatorBefore = fromOriginator ? (fromA ? a.state : b.state) : (fromA ? b.state : a.state)
         if fromA {
@@ -394,9 +392,10 @@ struct ZeekSession: Sendable, Hashable {
     }
 
     /// This connection as a conn.log row, with the originator `a` when `originatorIsA` (`client`
-    /// in the record is the originator). `unwrappedSizes`, the sizes from 64-bit positions, put
-    /// back the multiples of 2^32 that 32-bit sequence arithmetic loses (Zeek counts wraps).
-    func record(originatorIsA: Bool, unwrappedSizes: PerSide<Int64>? = nil) -> ZeekRecord {
+    /// in the record is the originator) and `lastSeen` the time of its latest packet (the
+    /// connection's, kept there). `unwrappedSizes`, the sizes from 64-bit positions, put back the
+    /// multiples of 2^32 that 32-bit sequence arithmetic loses (Zeek counts wraps).
+    func record(originatorIsA: Bool, lastSeen: Timestamp, unwrappedSizes: PerSide<Int64>? = nil) -> ZeekRecord {
         let o = originatorIsA ? a : b
         let r = originatorIsA ? b : a
         let history = history.rendered(originatorIsA: originatorIsA, flipped: firstPacketFromA != originatorIsA)
@@ -479,9 +478,11 @@ struct ZeekTracker: Sendable, Hashable {
     var current = ZeekSession()
     var earlier: [ZeekRecord] = []
 
-    mutating func ingest(_ segment: TCPSegment, fromA: Bool, originatorIsA: Bool) {
+    /// Applies `segment`; `previousLastSeen` is the connection's latest time before it (the end of
+    /// the current row, should this segment start a new one).
+    mutating func ingest(_ segment: TCPSegment, fromA: Bool, originatorIsA: Bool, previousLastSeen: Timestamp) {
         if current.endsBefore(segment, originatorIsA: originatorIsA) {
-            earlier.append(current.record(originatorIsA: originatorIsA))
+            earlier.append(current.record(originatorIsA: originatorIsA, lastSeen: previousLastSeen))
             current = ZeekSession()
         }
         current.ingest(segment, fromA: fromA, fromOriginator: fromA == originatorIsA)
