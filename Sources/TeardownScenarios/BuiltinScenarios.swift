@@ -132,8 +132,14 @@ extension Scenario {
         }
         let client = try context.listener.connect()
         client.waitReadable()
-        // Closing before the data arrived would send a FIN, not the reset this scenario is about.
-        guard Socket.waitUntil({ client.unreadBytes >= 11 }) else { throw Errno(ETIMEDOUT) }
+        return try closeWithUnreadData(client, bytes: 11, server: server)
+    }
+
+    /// Waits until `bytes` are in the client's receive queue, then closes it without reading them
+    /// (the kernel resets) and records both programs' view.
+    static func closeWithUnreadData(_ client: Socket, bytes: Int, server: ServerThread) throws(Errno) -> ApplicationView {
+        // Closing before the data arrived would send a FIN, not the reset these scenarios are about.
+        guard Socket.waitUntil({ client.unreadBytes >= bytes }) else { throw Errno(ETIMEDOUT) }
         var view = ApplicationView()
         view.clientUnread = client.unreadBytes
         client.close()
@@ -238,12 +244,7 @@ extension Scenario {
         client.shutdown(Int32(SHUT_RD))
         shutDown.signal()
         // After SHUT_RD poll() always reports readable; FIONREAD tells when the data is there.
-        guard Socket.waitUntil({ client.unreadBytes >= 12 }) else { throw Errno(ETIMEDOUT) }
-        var view = ApplicationView()
-        view.clientUnread = client.unreadBytes
-        client.close()
-        view.record(client: client, server: try server.finish())
-        return view
+        return try closeWithUnreadData(client, bytes: 12, server: server)
     }
 
     static let forkShared = Scenario(
