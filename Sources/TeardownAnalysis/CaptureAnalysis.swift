@@ -121,16 +121,14 @@ public enum CaptureAnalyzer {
             if pending.selected { selected.insert(id) }
             onSegment?(pending.segment, id)
         }
-        func deliver(_ connections: [Connection]) {
-            for connection in connections {
-                analysis.verdictCounts[connection.verdict, default: 0] += 1
-                analysis.totalLostBytes += connection.totalLostBytes
-            }
-            analysis.connectionCount += connections.count
+        func deliver(_ connection: Connection) {
+            analysis.verdictCounts[connection.verdict, default: 0] += 1
+            analysis.totalLostBytes += connection.totalLostBytes
+            analysis.connectionCount += 1
             if let onConnection = options.onConnection {
-                for connection in connections { onConnection(connection) }
+                onConnection(connection)
             } else {
-                collected += connections
+                collected.append(connection)
             }
         }
         do {
@@ -146,8 +144,7 @@ public enum CaptureAnalyzer {
                 analysis.packets += 1
                 if analysis.packets & 1023 == 0 {
                     while let pending = ring.popOldest() { ingest(pending) }
-                    let finished = table.expire()
-                    if !finished.isEmpty { deliver(finished) }
+                    table.expire(deliver)
                     if reader.bytesRead >= nextProgress {
                         nextProgress = reader.bytesRead + progressInterval
                         options.onProgress?(reader.bytesRead, analysis.packets)
@@ -196,7 +193,7 @@ public enum CaptureAnalyzer {
         {
             analysis.error = .unsupportedLinkType(unsupported)
         }
-        deliver(table.finishAll())
+        table.finishAll(deliver)
         if options.onConnection == nil {
             collected.sort { $0.id < $1.id }
             analysis.connections = collected

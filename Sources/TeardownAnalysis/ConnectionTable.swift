@@ -262,13 +262,13 @@ public struct ConnectionTable: Sendable {
     /// than the linger ago, or idle longer than the idle timeout. Beyond the maximum, the least
     /// recently active eighth goes too, whatever its age (a connection that went quiet long ago is
     /// the one least likely to see another packet).
-    public mutating func expire() -> [Connection] {
-        var done: [Connection] = []
+    /// Each is handed to `body` as it is removed: no array of thousands of results at once.
+    public mutating func expire(_ body: (Connection) -> Void) {
         while endedHead < ended.count {
             let entry = ended[endedHead]
             guard Self.elapsed(from: entry.at, to: now) > lingerNanoseconds else { break }
             endedHead += 1
-            if states[Int(entry.index)].id == entry.id { done.append(remove(Int(entry.index))) }
+            if states[Int(entry.index)].id == entry.id { body(remove(Int(entry.index))) }
         }
         if endedHead > 4096 && endedHead * 2 > ended.count {
             ended.removeFirst(endedHead)
@@ -290,10 +290,9 @@ public struct ConnectionTable: Sendable {
                 if !sample.isEmpty { cutoff = max(cutoff, sample[sample.count / 8]) }
             }
             for index in states.indices where states[index].id != 0 && states[index].lastSeen.nanoseconds <= cutoff {
-                done.append(remove(index))
+                body(remove(index))
             }
         }
-        return done
     }
 
     /// `to - from`, saturating: capture timestamps are hostile input and may be anything.
@@ -301,10 +300,11 @@ public struct ConnectionTable: Sendable {
         Timestamp(nanoseconds: to).nanoseconds(since: Timestamp(nanoseconds: from))
     }
 
-    /// Reports and removes every connection still held, in order of first packet.
-    public mutating func finishAll() -> [Connection] {
+    /// Reports and removes every connection still held, in order of first packet, handing each to
+    /// `body` as it is removed.
+    public mutating func finishAll(_ body: (Connection) -> Void) {
         let remaining = states.indices.filter { states[$0].id != 0 }.sorted { states[$0].id < states[$1].id }
-        return remaining.map { remove($0) }
+        for index in remaining { body(remove(index)) }
     }
 
     /// Every connection still held, classified as it stands, in order of first packet (for tests).
