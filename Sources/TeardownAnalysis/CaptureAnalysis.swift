@@ -169,7 +169,7 @@ public enum CaptureAnalyzer {
                         let lookup = FlowLookup(segment)
                         table.prefetchSlot(for: lookup)
                         if let middle = ring.push(segment, lookup: lookup, packetNumber: record.index, selected: isSelected) {
-                            table.prefetchState(for: middle)
+                            table.prefetchState(hash: middle)
                         }
                         if ring.isFull, let pending = ring.popOldest() { ingest(pending) }
                     case .notTCP:
@@ -239,29 +239,39 @@ struct PrefetchRing {
     }
 
     static let capacity = 16
-    private var items: [Pending?] = Array(repeating: nil, count: capacity)
+    /// Slots outside `head ..< head + count` hold stale entries that are never read.
+    private var items: [Pending]
     private var head = 0
     private var count = 0
 
     var isFull: Bool { count == Self.capacity }
 
-    /// Adds a segment; returns the one halfway back in the ring, whose state is due for prefetching.
+    init() {
+        let placeholder = TCPSegment(
+            timestamp: Timestamp(nanoseconds: 0), source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0),
+            sourcePort: 0, destinationPort: 0, sequenceNumber: 0, acknowledgmentNumber: 0, flags: TCPFlags())
+        items = Array(
+            repeating: Pending(segment: placeholder, lookup: FlowLookup(placeholder), packetNumber: 0, selected: false),
+            count: Self.capacity)
+    }
+
+    /// Adds a segment; returns the flow hash of the one halfway back in the ring, whose state is
+    /// due for prefetching (only the hash: copying whole entries shows up as `memmove` per packet).
     @inline(__always)
-    mutating func push(_ segment: TCPSegment, lookup: FlowLookup, packetNumber: Int, selected: Bool) -> FlowLookup? {
+    mutating func push(_ segment: TCPSegment, lookup: FlowLookup, packetNumber: Int, selected: Bool) -> UInt64? {
         items[(head + count) & (Self.capacity - 1)] = Pending(
             segment: segment, lookup: lookup, packetNumber: packetNumber, selected: selected)
         count += 1
         guard count > Self.capacity / 2 else { return nil }
-        return items[(head + count - Self.capacity / 2 - 1) & (Self.capacity - 1)]?.lookup
+        return items[(head + count - Self.capacity / 2 - 1) & (Self.capacity - 1)].lookup.hash
     }
 
     @inline(__always)
     mutating func popOldest() -> Pending? {
         guard count > 0 else { return nil }
-        let item = items[head]
-        items[head] = nil
+        let index = head
         head = (head + 1) & (Self.capacity - 1)
         count -= 1
-        return item
+        return items[index]
     }
 }

@@ -119,8 +119,7 @@ public struct ConnectionTable: Sendable {
 
     /// Second stage: reads the (now cached) slot and asks for the connection state it points at.
     @inline(__always)
-    func prefetchState(for lookup: FlowLookup) {
-        let hash = lookup.hash
+    func prefetchState(hash: UInt64) {
         let entry = slots[Int(truncatingIfNeeded: hash >> 32) & mask]
         guard entry != 0, Self.tag(entry) == Self.tag(hash) else { return }
         let index = Self.index(entry)
