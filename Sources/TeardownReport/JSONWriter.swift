@@ -48,25 +48,14 @@ struct JSONWriter {
     }
 
     private mutating func key(_ name: StaticString) {
-        // One append of `,"name":` (or `"name":`): this runs a dozen times per connection.
-        let comma = commaBits & 1 != 0
+        // `,"name":` (or `"name":`): this runs a dozen times per connection; the name is copied as a
+        // buffer (a memcpy), not byte by byte.
+        if commaBits & 1 != 0 { bytes.append(UInt8(ascii: ",")) }
         commaBits |= 1
-        let length = name.utf8CodeUnitCount
-        let start = bytes.count
-        let total = length + 3 + (comma ? 1 : 0)
-        bytes.append(contentsOf: repeatElement(0, count: total))
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            var position = start
-            if comma {
-                buffer[position] = UInt8(ascii: ",")
-                position += 1
-            }
-            buffer[position] = UInt8(ascii: "\"")
-            let source = UnsafeBufferPointer(start: name.utf8Start, count: length)
-            for offset in 0..<length { buffer[position + 1 + offset] = source[offset] }
-            buffer[position + 1 + length] = UInt8(ascii: "\"")
-            buffer[position + 2 + length] = UInt8(ascii: ":")
-        }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
     }
 
     mutating func field(_ name: StaticString, _ value: String?) {
