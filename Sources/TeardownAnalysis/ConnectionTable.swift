@@ -27,13 +27,13 @@ public struct TrackingLimits: Sendable, Hashable {
 
 /// Every TCP connection of a capture, found by 4-tuple in a flat open-addressing table.
 ///
-/// The index is an array of `Int32` slots pointing into `states` (linear probing, load factor at
-/// most 1/2, grown by doubling, backward-shift deletion), so a lookup is one hash, usually one
-/// probe, and no allocation. A SYN that reuses the tuple of an ended connection starts a new one
+/// The index is an array of `UInt64` slots (a hash tag and an index into `states`; linear probing,
+/// load factor at most 1/2, grown by doubling, backward-shift deletion), so a lookup is one hash,
+/// usually one probe, and no allocation. A SYN that reuses the tuple of an ended connection starts a new one
 /// (contract 1.1); the slot then points at the newest use of the tuple.
 ///
 /// Connections leave the table when their teardown ended and the linger passed, when they were
-/// idle for the idle timeout, or under pressure (``TrackingLimits``); ``expire(now:)`` returns them.
+/// idle for the idle timeout, or under pressure (``TrackingLimits``); ``expire(_:)`` hands them over.
 public struct ConnectionTable: Sendable {
     /// `(hash >> 32) << 32 | (index + 1)`; 0 is empty. The hash tag rejects most wrong entries
     /// without touching their state (a cache miss each).

@@ -89,14 +89,7 @@ enum TeardownClassifier {
             firstSeen: state.firstSeen, lastSeen: state.lastSeen, notes: notes.sorted)
         result.finTimes = PerSide(
             client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
-        if state.zeek.current.started {
-            // Without earlier rows, the row covers all of our packets: our 64-bit positions fix wraps.
-            func size(_ side: EndpointState, _ peer: EndpointState) -> Int64 {
-                max(side.highestEnd, peer.hasAcknowledged ? peer.highestAcknowledgment : 0) - 1 - (side.sentFIN ? 1 : 0)
-            }
-            let hints = state.zeek.earlier.isEmpty ? PerSide(client: size(client, server), server: size(server, client)) : nil
-            result.zeekRecords = state.zeek.earlier + [state.zeek.current.record(originatorIsA: clientIsA, lastSeen: state.lastSeen, unwrappedSizes: hints)]
-        }
+        result.zeekRecords = state.zeek.records(originatorIsA: clientIsA, client: client, server: server, lastSeen: state.lastSeen)
         return result
     }
 

@@ -478,6 +478,18 @@ struct ZeekTracker: Sendable, Hashable {
     var current = ZeekSession()
     var earlier: [ZeekRecord] = []
 
+    /// Every row, the current one last; none when nothing was tracked. `client` and `server` are our
+    /// endpoints (the originator's and the responder's): without earlier rows the current row covers
+    /// all of their packets, so their 64-bit positions restore the size's wraps past 2^32.
+    func records(originatorIsA: Bool, client: EndpointState, server: EndpointState, lastSeen: Timestamp) -> [ZeekRecord] {
+        guard current.started else { return [] }
+        func size(_ side: EndpointState, _ peer: EndpointState) -> Int64 {
+            max(side.highestEnd, peer.hasAcknowledged ? peer.highestAcknowledgment : 0) - 1 - (side.sentFIN ? 1 : 0)
+        }
+        let hints = earlier.isEmpty ? PerSide(client: size(client, server), server: size(server, client)) : nil
+        return earlier + [current.record(originatorIsA: originatorIsA, lastSeen: lastSeen, unwrappedSizes: hints)]
+    }
+
     /// Applies `segment`; `previousLastSeen` is the connection's latest time before it (the end of
     /// the current row, should this segment start a new one).
     mutating func ingest(_ segment: TCPSegment, fromA: Bool, originatorIsA: Bool, previousLastSeen: Timestamp) {
