@@ -225,7 +225,8 @@ public struct ConnectionTable: Sendable {
 
     /// Removes the connection at `index` from the table and returns its result.
     private mutating func remove(_ index: Int) -> Connection {
-        let result = TeardownClassifier.classify(states[index])
+        // Classified in place: reading `states[index]` as a value would copy the whole state.
+        let result = states.withUnsafeBufferPointer { TeardownClassifier.classify($0[index]) }
         let hash = states[index].hash
         // Find the slot that points at it (none when a reuse of the tuple replaced it) and close
         // the gap by shifting later entries of the probe run back (no tombstones).

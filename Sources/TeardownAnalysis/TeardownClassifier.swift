@@ -5,7 +5,7 @@ import TeardownWire
 /// A pure function: the verdict depends only on what the two endpoints showed, in the order the
 /// contract fixes (refused, attempt, abortive, half-closed, graceful, open).
 enum TeardownClassifier {
-    static func classify(_ state: ConnectionState) -> Connection {
+    static func classify(_ state: borrowing ConnectionState) -> Connection {
         let facts = state.facts
         let clientIsA = facts.clientIsA
         let client = clientIsA ? state.a : state.b

@@ -269,33 +269,33 @@ struct ZeekSession: Sendable, Hashable {
         let relative = sequence &- e.startSequence
 
         // update_history.
-        func once(_ kind: Once, _ letter: Character) -> Bool {
+        func once(_ kind: Once, _ letter: UInt8) -> Bool {
             let bit: UInt16 = 1 << (kind.rawValue + (fromA ? 0 : 8))
             if seen & bit == 0 {
                 seen |= bit
-                history.append(letter.asciiValue!, fromA: fromA)
+                history.append(letter, fromA: fromA)
                 return false
             }
             return true
         }
         let controlBits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0)
         if controlBits > 1 {
-            _ = fin && rst ? once(.finRST, "i") : once(.multiFlag, "q")
+            _ = fin && rst ? once(.finRST, UInt8(ascii: "i")) : once(.multiFlag, UInt8(ascii: "q"))
         } else if syn {
-            let letter: Character = ack ? "h" : "s"
-            if once(.syn, letter) && relative != e.lastSYN { history.append(letter.asciiValue!, fromA: fromA) }
+            let letter = ack ? UInt8(ascii: "h") : UInt8(ascii: "s")
+            if once(.syn, letter) && relative != e.lastSYN { history.append(letter, fromA: fromA) }
             e.lastSYN = relative
         } else if fin {
             let end = relative &+ UInt32(length)
-            if once(.fin, "f") && end != e.lastFIN { history.append(UInt8(ascii: "f"), fromA: fromA) }
+            if once(.fin, UInt8(ascii: "f")) && end != e.lastFIN { history.append(UInt8(ascii: "f"), fromA: fromA) }
             e.lastFIN = end
         } else if rst {
-            if once(.rst, "r") && relative != e.lastRST { history.append(UInt8(ascii: "r"), fromA: fromA) }
+            if once(.rst, UInt8(ascii: "r")) && relative != e.lastRST { history.append(UInt8(ascii: "r"), fromA: fromA) }
             e.lastRST = relative
         } else if length > 0 {
-            _ = once(.data, "d")
+            _ = once(.data, UInt8(ascii: "d"))
         } else if ack {
-            _ = once(.ack, "a")
+            _ = once(.ack, UInt8(ascii: "a"))
         }
 
         // update_window: a zero window is interesting unless it comes with or after a reset, or after
@@ -487,7 +487,9 @@ struct ZeekTracker: Sendable, Hashable {
             max(side.highestEnd, peer.hasAcknowledged ? peer.highestAcknowledgment : 0) - 1 - (side.sentFIN ? 1 : 0)
         }
         let hints = earlier.isEmpty ? PerSide(client: size(client, server), server: size(server, client)) : nil
-        return earlier + [current.record(originatorIsA: originatorIsA, lastSeen: lastSeen, unwrappedSizes: hints)]
+        var rows = earlier
+        rows.append(current.record(originatorIsA: originatorIsA, lastSeen: lastSeen, unwrappedSizes: hints))
+        return rows
     }
 
     /// Applies `segment`; `previousLastSeen` is the connection's latest time before it (the end of

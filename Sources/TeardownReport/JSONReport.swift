@@ -26,20 +26,11 @@ public enum JSONReport {
         return json.text
     }
 
-    /// Appends the JSON Lines line of `connection` (with its newline) to `output`: the streaming path.
-    public static func appendLine(_ connection: Connection, timestampDigits: Int, file: String?, to output: inout [UInt8]) {
-        var json = JSONWriter(capacity: 0)
-        swap(&json.storage, &output)
-        write(connection, timestampDigits: timestampDigits, file: file, into: &json)
-        json.storage.append(10)
-        swap(&json.storage, &output)
-    }
-
     /// `text` as a JSON string literal.
     public static func quoted(_ text: String) -> String {
-        var output: [UInt8] = []
-        JSONWriter.appendString(text, to: &output)
-        return String(decoding: output, as: UTF8.self)
+        var json = JSONWriter()
+        json.appendString(text)
+        return json.text
     }
 
     static func writeDocument(_ analysis: CaptureAnalysis, into json: inout JSONWriter) {
@@ -91,5 +82,34 @@ public enum JSONReport {
         for note in connection.notes { json.element(note.rawValue) }
         json.endArray()
         json.endObject()
+    }
+}
+
+/// The streaming path of `--format jsonl`: lines collect in one buffer, handed to `sink` whenever
+/// it holds `flushSize` bytes or more (whole lines only) and at ``flush()``.
+public final class JSONLinesStream {
+    private var json: JSONWriter
+    private let flushSize: Int
+    private let sink: (UnsafeRawBufferPointer) -> Void
+
+    /// - Parameter sink: receives whole lines, each ending in a newline.
+    public init(flushSize: Int = 1 << 16, sink: @escaping (UnsafeRawBufferPointer) -> Void) {
+        self.flushSize = flushSize
+        self.sink = sink
+        json = JSONWriter(capacity: flushSize + 4096)
+    }
+
+    /// Adds the line of `connection`; `file` is included when given (several input files).
+    public func append(_ connection: Connection, timestampDigits: Int, file: String?) {
+        JSONReport.write(connection, timestampDigits: timestampDigits, file: file, into: &json)
+        json.newline()
+        if json.count >= flushSize { flush() }
+    }
+
+    /// Hands over the lines not yet handed over.
+    public func flush() {
+        guard json.count > 0 else { return }
+        json.withBytes(sink)
+        json.removeAll()
     }
 }

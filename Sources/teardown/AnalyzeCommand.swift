@@ -105,26 +105,23 @@ func analyzeFiles(
             var options = AnalysisOptions(filter: filter, selector: selector)
             options.limits = limits
             options.onProgress = { bytes, packets in meter?.update(file: position, bytes: bytes, packets: packets) }
-            var buffer: [UInt8] = []
+            var stream: JSONLinesStream?
             var digits = 6
             if mode == .countOnly {
                 options.onConnection = { _ in }
                 options.tracksZeek = false
             }
             if mode == .jsonLines {
-                buffer.reserveCapacity(1 << 16)
+                let lines = JSONLinesStream(sink: output.write)
+                stream = lines
                 options.onConnection = { connection in
-                    JSONReport.appendLine(connection, timestampDigits: digits, file: named ? path : nil, to: &buffer)
-                    if buffer.count >= 1 << 16 {
-                        output.write(buffer)
-                        buffer.removeAll(keepingCapacity: true)
-                    }
+                    lines.append(connection, timestampDigits: digits, file: named ? path : nil)
                 }
                 // The precision is known once the file header is read; peek at it first.
                 digits = file.withBytes { (try? CaptureReader($0.view))?.timestampDigits ?? 6 }
             }
             let analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options)
-            if !buffer.isEmpty { output.write(buffer) }
+            stream?.flush()
             results.withLock { $0[index] = analysis }
         }
     }

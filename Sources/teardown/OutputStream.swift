@@ -6,18 +6,16 @@ final class SharedOutput: Sendable {
     private let lock = Mutex<Void>(())
 
     /// Writes `bytes` (whole lines) to standard output.
-    func write(_ bytes: [UInt8]) {
+    func write(_ raw: UnsafeRawBufferPointer) {
         lock.withLock { _ in
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        return
-                    }
-                    offset += written
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
                 }
+                offset += written
             }
         }
     }
