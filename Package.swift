@@ -24,7 +24,7 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
         ),
-        .target(name: "TeardownWire"),
+        .target(name: "TeardownWire", dependencies: ["CSystemShims"]),
         .target(name: "TeardownAnalysis", dependencies: ["TeardownWire", "CSystemShims"]),
         .target(name: "TeardownReport", dependencies: ["TeardownAnalysis", "TeardownWire"]),
         .target(name: "TeardownExplain", dependencies: ["TeardownAnalysis", "TeardownReport", "TeardownWire"]),

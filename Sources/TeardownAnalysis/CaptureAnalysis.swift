@@ -221,9 +221,10 @@ public enum CaptureAnalyzer {
         var options = options
         let progress = options.onProgress
         options.onProgress = { offset, packets in
-            file.release(before: offset)
+            file.advance(to: offset)
             progress?(offset, packets)
         }
+        file.advance(to: 0)
         return file.withBytes { analyze($0.view, name: path, options: options) }
     }
 }

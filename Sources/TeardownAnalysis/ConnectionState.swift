@@ -44,8 +44,9 @@ struct ConnectionState: Sendable {
     /// does not track it can leave its cache lines alone.
     var zeek = ZeekTracker()
 
-    init(key: FlowKey, id: Int, timestamp: Timestamp) {
+    init(key: FlowKey, hash: UInt64, id: Int, timestamp: Timestamp) {
         self.key = key
+        self.hash = hash
         self.id = id
         firstSeen = timestamp
         lastSeen = timestamp

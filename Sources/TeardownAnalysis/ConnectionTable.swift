@@ -122,7 +122,12 @@ public struct ConnectionTable: Sendable {
     func prefetchState(hash: UInt64) {
         let entry = slots[Int(truncatingIfNeeded: hash >> 32) & mask]
         guard entry != 0, Self.tag(entry) == Self.tag(hash) else { return }
-        let index = Self.index(entry)
+        prefetchState(at: Self.index(entry))
+    }
+
+    /// Asks for the cache lines of the state at `index` (those a packet uses).
+    @inline(__always)
+    private func prefetchState(at index: Int) {
         states.withUnsafeBufferPointer { buffer in
             let start = UnsafeRawPointer(buffer.baseAddress! + index)
             var offset = 0
@@ -192,19 +197,25 @@ public struct ConnectionTable: Sendable {
     }
 
     private mutating func insert(key: FlowKey, hash: UInt64, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool) -> Int {
-        var state = ConnectionState(key: key, id: nextID, timestamp: segment.timestamp)
+        let id = nextID
         nextID += 1
-        state.hash = hash
-        if reused { state.facts.notes.insert(.portReused) }
+        // Built straight into its place: a 520-byte state assembled elsewhere and then copied in
+        // cost several copies per new connection.
         let index: Int
         if let reusable = free.popLast() {
             index = Int(reusable)
-            states[index] = state
+            // The next new connection takes the next free entry: ask for its lines now, so that
+            // building it there does not wait on memory (a freed entry has long left the caches).
+            if let next = free.last { prefetchState(at: Int(next)) }
+            states.withUnsafeMutableBufferPointer { buffer in
+                (buffer.baseAddress! + index).pointee = ConnectionState(key: key, hash: hash, id: id, timestamp: segment.timestamp)
+            }
         } else {
             index = states.count
             reserveForAppend()
-            states.append(state)
+            states.append(ConnectionState(key: key, hash: hash, id: id, timestamp: segment.timestamp))
         }
+        if reused { states[index].facts.notes.insert(.portReused) }
         count += 1
         _ = update(index, segment, fromA: fromA, packetNumber: packetNumber)
         return index
@@ -226,7 +237,7 @@ public struct ConnectionTable: Sendable {
     /// Removes the connection at `index` from the table and returns its result.
     private mutating func remove(_ index: Int) -> Connection {
         // Classified in place: reading `states[index]` as a value would copy the whole state.
-        let result = states.withUnsafeBufferPointer { TeardownClassifier.classify($0[index]) }
+        let result = states.withUnsafeBufferPointer { TeardownClassifier.classify($0.baseAddress! + index) }
         let hash = states[index].hash
         // Find the slot that points at it (none when a reuse of the tuple replaced it) and close
         // the gap by shifting later entries of the probe run back (no tombstones).
@@ -267,6 +278,8 @@ public struct ConnectionTable: Sendable {
         while endedHead < ended.count {
             let entry = ended[endedHead]
             guard Self.elapsed(from: entry.at, to: now) > lingerNanoseconds else { break }
+            // Ended connections are cold by the time their linger is over: fetch a few ahead.
+            if endedHead + 4 < ended.count { prefetchState(at: Int(ended[endedHead + 4].index)) }
             endedHead += 1
             if states[Int(entry.index)].id == entry.id { body(remove(Int(entry.index))) }
         }
@@ -309,6 +322,6 @@ public struct ConnectionTable: Sendable {
 
     /// Every connection still held, classified as it stands, in order of first packet (for tests).
     public func connections() -> [Connection] {
-        states.filter { $0.id != 0 }.sorted { $0.id < $1.id }.map(TeardownClassifier.classify)
+        states.filter { $0.id != 0 }.sorted { $0.id < $1.id }.map { TeardownClassifier.classify($0) }
     }
 }

@@ -87,18 +87,35 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
-    /// Bytes already released by ``release(before:)``.
+    /// Bytes already released by ``advance(to:)``.
     private var released = 0
+    /// Bytes whose page-table entries were already filled in ahead of the reader.
+    private var populated = 0
+    /// How far ahead of the reader pages are mapped.
+    static let populateWindow = 2 << 20
 
-    /// Tells the kernel the pages before `offset` will not be read again (`MADV_DONTNEED`), so that
-    /// reading a large file sequentially keeps a small resident set. They stay in the page cache.
-    public func release(before offset: Int) {
+    /// Moves the reader's window to `offset`. Pages before it will not be read again
+    /// (`MADV_DONTNEED`, so that reading a large file keeps a small resident set; they stay in the
+    /// page cache), and the pages of the next window are mapped in one call (`MADV_POPULATE_READ`,
+    /// Linux 5.14) instead of a page fault every 16 pages at the reader's expense; on older
+    /// kernels that advice fails and the faults happen as before.
+    public func advance(to offset: Int) {
         guard isMapped, let base else { return }
         let pageSize = 4096
+        let mutableBase = UnsafeMutableRawPointer(mutating: base)
         let end = min(offset, count) / pageSize * pageSize
-        guard end > released else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base) + released, end - released, MADV_DONTNEED)
-        released = end
+        if end > released {
+            _ = madvise(mutableBase + released, end - released, MADV_DONTNEED)
+            released = end
+        }
+        let ahead = min(count, offset + Self.populateWindow)
+        let start = max(populated, end)
+        if ahead > start {
+            #if os(Linux)
+            _ = madvise(mutableBase + start, ahead - start, 22)  // MADV_POPULATE_READ
+            #endif
+            populated = ahead
+        }
     }
 
     /// Lends the bytes to `body`; the view must not escape it.

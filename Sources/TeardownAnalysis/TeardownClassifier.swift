@@ -5,11 +5,17 @@ import TeardownWire
 /// A pure function: the verdict depends only on what the two endpoints showed, in the order the
 /// contract fixes (refused, attempt, abortive, half-closed, graceful, open).
 enum TeardownClassifier {
-    static func classify(_ state: borrowing ConnectionState) -> Connection {
-        let facts = state.facts
+    static func classify(_ state: ConnectionState) -> Connection {
+        withUnsafePointer(to: state) { classify($0) }
+    }
+
+    /// ``classify(_:)`` of the state `state` points at, read in place (a 520-byte state passed by value
+    /// is copied at every call, once per connection).
+    static func classify(_ state: UnsafePointer<ConnectionState>) -> Connection {
+        let facts = state.pointee.facts
         let clientIsA = facts.clientIsA
-        let client = clientIsA ? state.a : state.b
-        let server = clientIsA ? state.b : state.a
+        let client = clientIsA ? state.pointee.a : state.pointee.b
+        let server = clientIsA ? state.pointee.b : state.pointee.a
         func side(fromA: Bool) -> Side { fromA == clientIsA ? .client : .server }
 
         let resetFromA = facts.resetFromA ?? facts.pendingResetFromA
@@ -78,18 +84,18 @@ enum TeardownClassifier {
         if client.packets == 0 || server.packets == 0, verdict != .attempt { notes.insert(.oneSided) }
 
         var result = Connection(
-            id: state.id,
-            client: clientIsA ? state.key.a : state.key.b,
-            server: clientIsA ? state.key.b : state.key.a,
+            id: state.pointee.id,
+            client: clientIsA ? state.pointee.key.a : state.pointee.key.b,
+            server: clientIsA ? state.pointee.key.b : state.pointee.key.a,
             verdict: verdict, completed: completed, firstCloser: firstCloser,
             resetBy: verdict == .abortive || verdict == .refused ? resetBy : nil,
             partial: !client.sentSYN,
             bytes: PerSide(client: client.bytes, server: server.bytes),
             bytesAfterFirstFin: afterFirstFin, lostBytes: lost, packets: Int(client.packets) + Int(server.packets),
-            firstSeen: state.firstSeen, lastSeen: state.lastSeen, notes: notes.sorted)
+            firstSeen: state.pointee.firstSeen, lastSeen: state.pointee.lastSeen, notes: notes.sorted)
         result.finTimes = PerSide(
             client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
-        result.zeekRecords = state.zeek.records(originatorIsA: clientIsA, client: client, server: server, lastSeen: state.lastSeen)
+        result.zeekRecords = state.pointee.zeek.records(originatorIsA: clientIsA, client: client, server: server, lastSeen: state.pointee.lastSeen)
         return result
     }
 

@@ -1,3 +1,5 @@
+import CSystemShims
+
 /// A borrowed, read-only view of packet or file bytes with big- and little-endian integer loads.
 ///
 /// This file is the only place in the package that reads raw memory. The contract, stated once:
@@ -43,6 +45,19 @@ public struct ByteView {
     @inlinable
     public func suffix(from offset: Int) -> ByteView {
         subview(at: offset, count: count - offset)
+    }
+
+    /// Asks the CPU to fetch the cache lines of bytes `start ..< end` (clamped to the view) before
+    /// they are read. Only a hint: it reads nothing, so any range is safe.
+    @inlinable
+    public func prefetch(from start: Int, to end: Int) {
+        guard let base else { return }
+        var offset = max(start, 0)
+        let end = min(end, count)
+        while offset < end {
+            teardown_prefetch(base + offset)
+            offset += 64
+        }
     }
 
     /// The raw buffer behind this view, for handing to C APIs (BPF filters) that read it.
