@@ -69,6 +69,7 @@ def main():
         tracker = os.path.join(work, "track_mmap")
         subprocess.run(["cc", "-O2", "-o", tracker, bench_c], check=True)
     rows = []
+    results = {}  # packets -> {tool name: (wall, cpu, rss)}, for the closing check against the targets
     try:
         machine = subprocess.run(["uname", "-srm"], capture_output=True, text=True).stdout.strip()
         cpus = os.cpu_count()
@@ -94,6 +95,7 @@ def main():
                     slow["tshark -q -z conv,tcp"] = run(["tshark", "-q", "-z", "conv,tcp", "-r", capture])
                 if shutil.which("tcptrace"):
                     slow["tcptrace -n"] = run(["tcptrace", "-n", capture])
+            results[packets] = {"verified": verdicts}
             print(f"\n### {packets:,} packets ({size:.0f} MiB), ground truth: {verdicts}\n")
             print("| tool | wall s (median) | CPU s | packets/s (wall) | peak RSS MiB | wall time ÷ teardown jsonl |")
             print("|---|---|---|---|---|---|")
@@ -105,8 +107,10 @@ def main():
                 label = {"jsonl": "teardown analyze --format jsonl", "summary": "teardown analyze --format summary",
                          "track_mmap": "C yardstick track_mmap"}[name]
                 print(f"| {label} | {wall:.2f} | {cpu:.2f} | {packets / wall / 1e6:.2f} M | {rss:.0f} | {wall / jsonl_wall:.2f} |")
+                results[packets][name] = (wall, cpu, rss)
             for name, (wall, cpu, rss, status) in slow.items():
                 print(f"| {name} | {wall:.2f} | {cpu:.2f} | {packets / wall / 1e6:.2f} M | {rss:.0f} | {wall / jsonl_wall:.1f} |")
+                results[packets][name.split()[0]] = (wall, cpu, rss)
             rows.append((packets, capture))
         # Two files at once against one (the largest size): both cores.
         packets, capture = rows[-1]
@@ -118,8 +122,41 @@ def main():
             two.append(run([teardown, "analyze", "--format", "summary", capture, second])[0])
         print(f"\nTwo {packets:,}-packet files at once: {median(two):.2f} s against {median(one):.2f} s for one "
               f"({median(two) / median(one):.2f}×)")
+        print_targets(results, packets, median(two) / median(one))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def print_targets(results, packets, two_files):
+    """Issue 6's targets for the largest capture, from the figures of this run."""
+    largest = results[packets]
+    smallest = results[min(results)]
+    print(f"\n### Against the targets ({packets:,} packets, this run)\n")
+    print("| target | jsonl | summary |")
+    print("|---|---|---|")
+
+    def row(target, check):
+        cells = []
+        for name in ["jsonl", "summary"]:
+            text, met = check(largest[name])
+            cells.append(f"{text} ({'met' if met else 'not met'})")
+        print(f"| {target} | {cells[0]} | {cells[1]} |")
+
+    row("≥ 6 M packets/s", lambda m: (f"{packets / m[0] / 1e6:.2f} M/s", packets / m[0] >= 6e6))
+    if "track_mmap" in largest:
+        c = largest["track_mmap"][0]
+        row("≥ 0.7× the C tracker's speed", lambda m: (f"{c / m[0]:.2f}×", c / m[0] >= 0.7))
+    if "tshark" in largest:
+        t = largest["tshark"][0]
+        row("≥ 50× tshark", lambda m: (f"{t / m[0]:.1f}×", t / m[0] >= 50))
+    if "tcptrace" in largest:
+        t = largest["tcptrace"][0]
+        row("≥ 10× tcptrace", lambda m: (f"{t / m[0]:.1f}×", t / m[0] >= 10))
+    rss, small_rss = largest["jsonl"][2], smallest["jsonl"][2]
+    print(f"\nPeak RSS with jsonl: {rss:.1f} MiB for {packets:,} packets, {small_rss:.1f} MiB for {min(results):,} "
+          f"({'met' if rss <= 64 and rss <= small_rss else 'not met'}: ≤ 64 MiB and not above the smaller capture). "
+          f"Two files at once: {two_files:.2f}× one ({'met' if two_files <= 1.2 else 'not met'}: ≤ 1.2×). "
+          f"Verdicts: {largest['verified']}.")
 
 
 if __name__ == "__main__":
