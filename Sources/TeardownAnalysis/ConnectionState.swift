@@ -252,7 +252,8 @@ struct ConnectionState: Sendable {
 
 /// A small set of ``Note`` values in one word.
 struct NoteSet: Sendable, Hashable {
-    private var bits: UInt32 = 0
+    /// 16 bits (for 9 notes) keep the connection state at 512 bytes, 8 cache lines.
+    private var bits: UInt16 = 0
 
     mutating func insert(_ note: Note) { bits |= note.bit }
 
@@ -264,7 +265,7 @@ struct NoteSet: Sendable, Hashable {
 
 extension Note {
     /// This note's bit in a ``NoteSet``.
-    var bit: UInt32 {
+    var bit: UInt16 {
         switch self {
         case .trailingRST: return 1 << 0
         case .ignoredRST: return 1 << 1

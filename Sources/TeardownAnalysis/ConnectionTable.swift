@@ -1,10 +1,6 @@
 import CSystemShims
 import TeardownWire
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How long connections stay in the table: these bound memory by concurrent connections, not by
 /// the size of the capture.
 public struct TrackingLimits: Sendable, Hashable {
@@ -34,12 +30,12 @@ public struct TrackingLimits: Sendable, Hashable {
 ///
 /// Connections leave the table when their teardown ended and the linger passed, when they were
 /// idle for the idle timeout, or under pressure (``TrackingLimits``); ``expire(_:)`` hands them over.
-public struct ConnectionTable: Sendable {
+public struct ConnectionTable: ~Copyable, Sendable {
     /// `(hash >> 32) << 32 | (index + 1)`; 0 is empty. The hash tag rejects most wrong entries
     /// without touching their state (a cache miss each).
     private var slots: [UInt64]
     private var mask: Int
-    private var states: [ConnectionState] = []
+    private var states: StateBuffer
     /// Indexes in `states` that are free for reuse.
     private var free: [Int32] = []
     /// Ended connections in the order they ended: (index, id, capture time in ns).
@@ -73,36 +69,15 @@ public struct ConnectionTable: Sendable {
         while size < expectedConnections * 2 { size <<= 1 }
         slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
-        states.reserveCapacity(expectedConnections)
+        states = StateBuffer(capacity: expectedConnections)
     }
 
-    /// Makes room for a new state without the array's doubling overshooting the maximum: past 8 192
-    /// states it grows straight to the maximum (plus the slack of the packets between two expiry
-    /// rounds), so the last copy holds a small old buffer and the final one, never two large ones.
-    private mutating func reserveForAppend() {
-        guard states.count == states.capacity else { return }
+    /// The capacity to grow the states to when they are full: doubling up to 8 192, then straight to
+    /// the maximum (plus the slack of the packets between two expiry rounds), so the last move holds
+    /// a small old buffer and the final one, never two large ones.
+    private var grownCapacity: Int {
         let ceiling = limits.maximumConnections + 4096
-        if states.count >= 8192 && states.count < ceiling {
-            states.reserveCapacity(ceiling)
-            let capacityBytes = states.capacity * MemoryLayout<ConnectionState>.stride
-            states.withUnsafeMutableBufferPointer { buffer in
-                Self.adviseHugePages(UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: capacityBytes))
-            }
-        }
-    }
-
-    /// Asks for 2 MiB pages under a large table (Linux transparent huge pages in `madvise` mode):
-    /// lookups land anywhere in tens of megabytes, and with 4 KiB pages nearly every one also
-    /// misses the TLB. Only advice: without huge pages nothing changes.
-    static func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
-        #if os(Linux)
-        guard let base = buffer.baseAddress else { return }
-        let huge = 2 << 20
-        let start = (Int(bitPattern: base) + huge - 1) & ~(huge - 1)
-        let end = (Int(bitPattern: base) + buffer.count) & ~(huge - 1)
-        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        _ = madvise(pointer, end - start, MADV_HUGEPAGE)
-        #endif
+        return states.count >= 8192 && states.count < ceiling ? ceiling : states.capacity * 2
     }
 
     @inline(__always) static func tag(_ hash: UInt64) -> UInt64 { hash & 0xffff_ffff_0000_0000 }
@@ -128,13 +103,11 @@ public struct ConnectionTable: Sendable {
     /// Asks for the cache lines of the state at `index` (those a packet uses).
     @inline(__always)
     private func prefetchState(at index: Int) {
-        states.withUnsafeBufferPointer { buffer in
-            let start = UnsafeRawPointer(buffer.baseAddress! + index)
-            var offset = 0
-            while offset < prefetchBytes {
-                teardown_prefetch(start + offset)
-                offset += 64
-            }
+        let start = states.address(of: index)
+        var offset = 0
+        while offset < prefetchBytes {
+            teardown_prefetch(start + offset)
+            offset += 64
         }
     }
 
@@ -179,7 +152,7 @@ public struct ConnectionTable: Sendable {
 
     /// Whether a packet at `time` comes too late for the state at `index`: after the linger of a
     /// connection that ended, or after the idle timeout. Such a packet starts a new connection on
-    /// the tuple. (Reads fields in place: passing the 560-byte state by value would copy it.)
+    /// the tuple. (Reads fields in place: passing the 512-byte state by value would copy it.)
     @inline(__always)
     private func isOver(_ index: Int, at time: Int64) -> Bool {
         let quiet = Self.elapsed(from: states[index].lastSeen.nanoseconds, to: time)
@@ -199,7 +172,7 @@ public struct ConnectionTable: Sendable {
     private mutating func insert(key: FlowKey, hash: UInt64, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool) -> Int {
         let id = nextID
         nextID += 1
-        // Built straight into its place: a 520-byte state assembled elsewhere and then copied in
+        // Built straight into its place: a 512-byte state assembled elsewhere and then copied in
         // cost several copies per new connection.
         let index: Int
         if let reusable = free.popLast() {
@@ -207,13 +180,10 @@ public struct ConnectionTable: Sendable {
             // The next new connection takes the next free entry: ask for its lines now, so that
             // building it there does not wait on memory (a freed entry has long left the caches).
             if let next = free.last { prefetchState(at: Int(next)) }
-            states.withUnsafeMutableBufferPointer { buffer in
-                (buffer.baseAddress! + index).pointee = ConnectionState(key: key, hash: hash, id: id, timestamp: segment.timestamp)
-            }
+            states[index] = ConnectionState(key: key, hash: hash, id: id, timestamp: segment.timestamp)
         } else {
             index = states.count
-            reserveForAppend()
-            states.append(ConnectionState(key: key, hash: hash, id: id, timestamp: segment.timestamp))
+            states.append(ConnectionState(key: key, hash: hash, id: id, timestamp: segment.timestamp), growingTo: grownCapacity)
         }
         if reused { states[index].facts.notes.insert(.portReused) }
         count += 1
@@ -237,7 +207,7 @@ public struct ConnectionTable: Sendable {
     /// Removes the connection at `index` from the table and returns its result.
     private mutating func remove(_ index: Int) -> Connection {
         // Classified in place: reading `states[index]` as a value would copy the whole state.
-        let result = states.withUnsafeBufferPointer { TeardownClassifier.classify($0.baseAddress! + index) }
+        let result = TeardownClassifier.classify(states.pointer(at: index))
         let hash = states[index].hash
         // Find the slot that points at it (none when a reuse of the tuple replaced it) and close
         // the gap by shifting later entries of the probe run back (no tombstones).
@@ -322,6 +292,7 @@ public struct ConnectionTable: Sendable {
 
     /// Every connection still held, classified as it stands, in order of first packet (for tests).
     public func connections() -> [Connection] {
-        states.filter { $0.id != 0 }.sorted { $0.id < $1.id }.map { TeardownClassifier.classify($0) }
+        states.indices.filter { states[$0].id != 0 }.sorted { states[$0].id < states[$1].id }
+            .map { TeardownClassifier.classify(states.pointer(at: $0)) }
     }
 }

@@ -5,12 +5,8 @@ import TeardownWire
 /// A pure function: the verdict depends only on what the two endpoints showed, in the order the
 /// contract fixes (refused, attempt, abortive, half-closed, graceful, open).
 enum TeardownClassifier {
-    static func classify(_ state: ConnectionState) -> Connection {
-        withUnsafePointer(to: state) { classify($0) }
-    }
-
-    /// ``classify(_:)`` of the state `state` points at, read in place (a 520-byte state passed by value
-    /// is copied at every call, once per connection).
+    /// Classifies the state `state` points at, read in place (a 512-byte state passed by value is
+    /// copied at every call).
     static func classify(_ state: UnsafePointer<ConnectionState>) -> Connection {
         let facts = state.pointee.facts
         let clientIsA = facts.clientIsA

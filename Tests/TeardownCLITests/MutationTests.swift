@@ -61,7 +61,7 @@ struct MutationTests {
         defer { unlink(path) }
         for round in 0..<6 {
             let mutant = Self.mutate(original, kind: round % 3, random: &random)
-            FileManager.default.createFile(atPath: path, contents: Data(mutant))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(mutant))
             for arguments in [["analyze", "--format", "json"], ["analyze", "--format", "zeek"], ["explain", "--color", "never"]] {
                 let result = Command.run([Command.teardown] + arguments + [path])
                 #expect([0, 65].contains(result.status), "\(capture) round \(round) \(arguments): \(result.status) \(result.stderr)")

@@ -1,0 +1,52 @@
+import Testing
+@testable import TeardownAnalysis
+import TeardownWire
+
+/// The layout the connection table's speed depends on (issue 6): a state is 8 cache lines and
+/// starts on one, and the buffer that holds the states keeps them intact as it grows.
+@Suite("State buffer")
+struct StateBufferTests {
+    static func segment(port: UInt16, payload: UInt32, sequence: UInt32) -> TCPSegment {
+        var segment = TCPSegment(
+            timestamp: Timestamp(nanoseconds: Int64(port)), source: IPAddress(ipv4: 0x0a00_0001),
+            destination: IPAddress(ipv4: 0x0a00_0002), sourcePort: port, destinationPort: 80,
+            sequenceNumber: sequence, acknowledgmentNumber: 0, flags: [.ack])
+        segment.payloadLength = payload
+        return segment
+    }
+
+    @Test("a connection state is 512 bytes, and every state starts on a cache line")
+    func layout() {
+        #expect(MemoryLayout<ConnectionState>.stride == 512)
+        #expect(Note.allCases.count <= 16, "NoteSet holds 16 bits")
+        for capacity in [1, 100, 10_000] {
+            var buffer = StateBuffer(capacity: capacity)
+            let segment = Self.segment(port: 1, payload: 0, sequence: 0)
+            buffer.append(ConnectionState(key: FlowLookup(segment).key, hash: 0, id: 1, timestamp: segment.timestamp), growingTo: 2)
+            #expect(Int(bitPattern: buffer.address(of: 0)) % 64 == 0)
+            if capacity == 10_000 { #expect(Int(bitPattern: buffer.address(of: 0)) % StateBuffer.hugePage == 0) }
+        }
+    }
+
+    @Test("states keep their contents, heap storage included, through every growth")
+    func growth() {
+        var buffer = StateBuffer(capacity: 1)
+        for index in 0..<3000 {
+            let segment = Self.segment(port: UInt16(index), payload: 100, sequence: 1000)
+            let lookup = FlowLookup(segment)
+            var state = ConnectionState(key: lookup.key, hash: UInt64(index), id: index + 1, timestamp: segment.timestamp)
+            // Two segments with a hole between them: the covered ranges move to the heap.
+            state.ingest(segment, fromA: lookup.fromA, packetNumber: 1, tracksZeek: true)
+            state.ingest(Self.segment(port: UInt16(index), payload: 100, sequence: 5000), fromA: lookup.fromA, packetNumber: 2, tracksZeek: true)
+            buffer.append(state, growingTo: buffer.capacity * 2)
+        }
+        #expect(buffer.count == 3000)
+        #expect(buffer.capacity >= 3000)
+        for index in buffer.indices {
+            #expect(buffer[index].id == index + 1)
+            #expect(buffer[index].hash == UInt64(index))
+            #expect(buffer[index].a.bytes == 200)
+            #expect(buffer[index].a.covered.hasGaps)
+        }
+    }
+}
