@@ -44,7 +44,7 @@ public struct CaptureReader {
     var offset: Int
     /// The file is being fetched into the cache up to here, `readAhead` bytes ahead of `offset`.
     private var prefetched = 0
-    static let readAhead = 4096
+    static let readAhead = 16384
     var recordIndex = 0
     /// Byte order of the current pcap file or pcapng section.
     var bigEndian: Bool
