@@ -140,24 +140,16 @@ struct JSONWriter: ~Copyable {
     mutating func field(_ name: StaticString, timestamp: Timestamp, digits: Int) {
         key(name)
         let digits = min(max(digits, 0), 9)
-        var nanoseconds = timestamp.nanoseconds
-        reserve(digits + 2)
-        if nanoseconds < 0 {
-            put(UInt8(ascii: "-"))
-            nanoseconds = nanoseconds == .min ? .max : -nanoseconds
-        }
-        appendInteger(nanoseconds / 1_000_000_000)
+        let nanoseconds = timestamp.nanoseconds
+        reserve(1)
+        if nanoseconds < 0 { put(UInt8(ascii: "-")) }
+        appendUnsigned(nanoseconds.magnitude / 1_000_000_000)
         guard digits > 0 else { return }
+        reserve(digits + 1)
         put(UInt8(ascii: "."))
-        var fraction = nanoseconds % 1_000_000_000
+        var fraction = nanoseconds.magnitude % 1_000_000_000
         for _ in digits..<9 { fraction /= 10 }
-        var position = count + digits
-        while position > count {
-            position -= 1
-            base[position] = UInt8(ascii: "0") + UInt8(fraction % 10)
-            fraction /= 10
-        }
-        count += digits
+        putDigits(fraction, count: digits)
     }
 
     /// `"127.0.0.1:45170"` or `"[::1]:8080"`.
@@ -192,20 +184,26 @@ struct JSONWriter: ~Copyable {
 
     /// `value` in decimal.
     mutating func appendInteger(_ value: Int64) {
-        reserve(20)
+        reserve(1)
         if value < 0 { put(UInt8(ascii: "-")) }
-        // The magnitude as unsigned, so that Int64.min needs no special case.
-        var remaining = value.magnitude
-        if remaining < 10 {
-            put(UInt8(ascii: "0") + UInt8(remaining))
-            return
-        }
-        var digits = 0
-        var probe = remaining
-        while probe > 0 {
+        appendUnsigned(value.magnitude)
+    }
+
+    private mutating func appendUnsigned(_ value: UInt64) {
+        var digits = 1
+        var probe = value
+        while probe >= 10 {
             digits += 1
             probe /= 10
         }
+        reserve(digits)
+        putDigits(value, count: digits)
+    }
+
+    /// Stores the last `digits` decimal digits of `value`, zero-padded on the left; room for them
+    /// must have been reserved.
+    private mutating func putDigits(_ value: UInt64, count digits: Int) {
+        var remaining = value
         var position = count + digits
         while position > count {
             position -= 1

@@ -18,7 +18,7 @@ struct JSONReportTests {
             id: id, client: SocketAddress(address: IPAddress(ipv4: 0x7f00_0001), port: 40000),
             server: SocketAddress(address: IPAddress("::1")!, port: 8080), verdict: .halfClosed,
             completed: false, firstCloser: .client, resetBy: nil, partial: false,
-            bytes: PerSide(client: bytes, server: 0), bytesAfterFirstFin: -bytes,
+            bytes: PerSide(client: bytes, server: 0), bytesAfterFirstFin: 0 &- bytes,
             lostBytes: PerSide(client: 0, server: 0), packets: 3,
             firstSeen: Timestamp(nanoseconds: firstSeen), lastSeen: Timestamp(nanoseconds: firstSeen), notes: notes)
     }
@@ -40,17 +40,17 @@ struct JSONReportTests {
 
     @Test("integers at the edges of Int64 and timestamps before 1970 are exact")
     func numbers() throws {
-        for value in [Int64.min + 1, -1, 0, 9, 10, 99, 100, Int64.max] {
+        for value in [Int64.min, Int64.min + 1, -1, 0, 9, 10, 99, 100, Int64.max] {
             let line = JSONReport.line(Self.connection(id: 1, bytes: value, firstSeen: 0), timestampDigits: 6, file: nil)
             // Foundation parses large integers as NSNumber; compare the text too.
             #expect(line.contains("\"bytes\":{\"client\":\(value),"), "\(line)")
-            #expect(line.contains("\"bytesAfterFirstFin\":\(-value),"), "\(line)")
+            #expect(line.contains("\"bytesAfterFirstFin\":\(0 &- value),"), "\(line)")
             #expect(try Self.parse(line) is [String: Any])
         }
         let cases: [(Int64, Int, String)] = [
             (-1_500_000_000, 9, "-1.500000000"), (1_700_000_000_123_456_789, 6, "1700000000.123456"),
             (1_700_000_000_123_456_789, 9, "1700000000.123456789"), (5, 0, "0"), (-5, 3, "-0.000"),
-            (Int64.min, 9, "-9223372036.854775807"),
+            (Int64.min, 9, "-9223372036.854775808"),
         ]
         for (nanoseconds, digits, expected) in cases {
             let line = JSONReport.line(Self.connection(id: 1, bytes: 0, firstSeen: nanoseconds), timestampDigits: digits, file: nil)
