@@ -112,7 +112,7 @@ func analyzeFiles(
                 options.tracksZeek = false
             }
             if mode == .jsonLines {
-                let lines = JSONLinesStream(sink: output.write)
+                let lines = JSONLinesStream(flushSize: 1 << 18, sink: output.write)
                 stream = lines
                 options.onConnection = { connection in
                     lines.append(connection, timestampDigits: digits, file: named ? path : nil)
@@ -127,6 +127,7 @@ func analyzeFiles(
     }
     let threads = (0..<min(2, opened.count)).map { _ in OSThread(worker) }
     for thread in threads { thread.join() }
+    output.finish()
     meter?.finish()
     var analyses: [CaptureAnalysis] = []
     var exitCode = failed ? ExitCode.cannotOpen : .success

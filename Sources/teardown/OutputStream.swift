@@ -1,24 +1,70 @@
+import Dispatch
+import Glibc
 import Synchronization
+import TeardownCapture
 
-/// Standard output shared by worker threads: each worker fills its own buffer and hands it over
-/// in whole lines, so lines from different files never interleave mid-line.
+/// Standard output shared by worker threads and written on a thread of its own.
+///
+/// Workers hand over whole lines, so lines from different files never interleave mid-line, and
+/// chunks are written in the order they were handed over. Copying hundreds of megabytes of JSON
+/// Lines into the kernel (into the page cache of an output file, or a pipe) then overlaps the
+/// analysis instead of adding to it: with one file, the other core does it. At most `depth` chunks
+/// wait at once, so memory stays bounded when the reader of a pipe is slow.
 final class SharedOutput: Sendable {
-    private let lock = Mutex<Void>(())
+    private let queue = DispatchQueue(label: "teardown.output")
+    private let room: DispatchSemaphore
+    /// Chunks already written, kept for reuse (allocating fresh ones would fault in fresh pages).
+    private let spare = Mutex<[UncheckedSendable<UnsafeMutableRawBufferPointer>]>([])
 
-    /// Writes `bytes` (whole lines) to standard output.
-    func write(_ raw: UnsafeRawBufferPointer) {
-        lock.withLock { _ in
-            var offset = 0
-            while offset < raw.count {
-                let written = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
+    init(depth: Int = 4) {
+        room = DispatchSemaphore(value: depth)
+    }
+
+    deinit {
+        spare.withLock { chunks in
+            for chunk in chunks { chunk.value.deallocate() }
+        }
+    }
+
+    /// Queues a copy of `bytes` (whole lines) for standard output; waits while `depth` chunks are
+    /// already waiting.
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        room.wait()
+        let chunk = take(capacity: bytes.count)
+        UnsafeMutableRawBufferPointer(rebasing: chunk[..<bytes.count]).copyMemory(from: bytes)
+        let handed = UncheckedSendable((chunk: chunk, count: bytes.count))
+        queue.async { [self] in
+            Self.writeAll(UnsafeRawBufferPointer(rebasing: handed.value.chunk[..<handed.value.count]))
+            spare.withLock { $0.append(UncheckedSendable(handed.value.chunk)) }
+            room.signal()
+        }
+    }
+
+    /// Returns once everything handed over has been written.
+    func finish() {
+        queue.sync {}
+    }
+
+    private func take(capacity: Int) -> UnsafeMutableRawBufferPointer {
+        let reusable = spare.withLock { chunks -> UnsafeMutableRawBufferPointer? in
+            guard let index = chunks.firstIndex(where: { $0.value.count >= capacity }) else { return nil }
+            return chunks.remove(at: index).value
+        }
+        return reusable ?? .allocate(byteCount: max(capacity, 1 << 18), alignment: 64)
+    }
+
+    /// Writes all of `bytes` to standard output; gives up silently on an error (a closed pipe ends
+    /// the process with SIGPIPE before this matters).
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(1, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return
             }
+            offset += written
         }
     }
 }
-
-import Glibc
