@@ -20,17 +20,34 @@ let capturePermitted = LiveCapture.isPermitted()
 struct LiveTests {
     @Test("every scenario meets its expectation on 127.0.0.1 and ::1", arguments: [false, true])
     func scenarios(ipv6: Bool) throws {
+        let directory = "/tmp/teardown-live-scenarios-\(getpid())-\(ipv6)"
+        defer { _ = Command.run(["rm", "-rf", directory]) }
+        mkdir(directory, 0o755)
         var options = ScenarioRunOptions()
         options.ipv6 = ipv6
+        options.outputDirectory = directory
         for scenario in Scenario.all {
             let result = try ScenarioRunner.run(scenario, options: options)
-            let context: Comment = "\(scenario.name) (ipv6: \(ipv6)): \(result.statistics)"
+            var context: Comment = "\(scenario.name) (ipv6: \(ipv6)): \(result.statistics)"
+            if !result.failures.isEmpty {
+                // A rare failure under load must say what was on the wire: the capture's ladder.
+                context = "\(context)\n\(Self.ladders(result.capturePath))"
+            }
             #expect(result.failures == [], context)
             #expect(result.statistics.dropped == 0, context)
             // On lo, libpcap's counters see each packet twice (outgoing and incoming copy).
             #expect(result.statistics.received == 2 * result.statistics.written, context)
             #expect(result.analysis.packets == result.statistics.written, context)
         }
+    }
+
+    /// Every connection of the capture at `path` as a text ladder.
+    static func ladders(_ path: String) -> String {
+        guard let file = try? MappedFile(path: path) else { return "(capture \(path) unreadable)" }
+        let (_, explanations) = Explainer.explain(file: file, name: path, options: AnalysisOptions()) {
+            $0.connections.map(\.id)
+        }
+        return explanations.map { LadderText(color: false).render($0) }.joined(separator: "\n")
     }
 
     @Test("explain on fresh captures names the resetter and lost bytes each scenario's expectation requires")
