@@ -167,7 +167,7 @@ public final class LiveCapture: @unchecked Sendable {
     /// output. Safe to call more than once.
     /// - Throws: `CaptureError.writeFailed` when the file could not be completely written.
     @discardableResult
-    public func stop(quietPeriod milliseconds: Int = 20, maximumWait: Int = 1000) throws(CaptureError) -> CaptureStatistics {
+    public func stop(quietPeriod milliseconds: Int = LiveCapture.defaultQuietPeriod, maximumWait: Int = 1000) throws(CaptureError) -> CaptureStatistics {
         if !stopped {
             stopped = true
             if thread != nil && milliseconds > 0 {
@@ -215,6 +215,13 @@ public final class LiveCapture: @unchecked Sendable {
     /// The counts ``stop(quietPeriod:maximumWait:)`` read, also when it throws a write failure.
     public private(set) var statistics = CaptureStatistics(written: 0, received: 0, dropped: 0, interfaceDropped: 0)
     private var writeError: CaptureError?
+
+    /// Milliseconds without a new packet after which a capture is judged settled. On loopback the
+    /// receiving half of every packet (the copy a capture sees) runs in the network softirq, which
+    /// under CPU load moves to `ksoftirqd`, an ordinary thread the scheduler may leave waiting for a
+    /// whole scheduling period (tens of milliseconds): 20 ms was enough on an idle machine, and once
+    /// in a loaded test run a last FIN arrived after it.
+    public static let defaultQuietPeriod = 100
 
     /// Milliseconds on the monotonic clock.
     public static func monotonicMilliseconds() -> Int {

@@ -21,7 +21,7 @@ public enum LoopbackCapture {
     /// been quiet for `quietPeriod` milliseconds, and analyses the capture.
     /// - Throws: `CaptureError` when capture is impossible, or what `body` throws.
     public static func record(
-        interface: String = "lo", filter: String = "tcp", quietPeriod: Int = 20, _ body: () throws -> Void
+        interface: String = "lo", filter: String = "tcp", quietPeriod: Int = LiveCapture.defaultQuietPeriod, _ body: () throws -> Void
     ) throws -> CaptureAnalysis {
         let session = try Session(interface: interface, filter: filter)
         do {
@@ -35,7 +35,7 @@ public enum LoopbackCapture {
 
     /// The same for asynchronous code.
     public static func record(
-        interface: String = "lo", filter: String = "tcp", quietPeriod: Int = 20, _ body: () async throws -> Void
+        interface: String = "lo", filter: String = "tcp", quietPeriod: Int = LiveCapture.defaultQuietPeriod, _ body: () async throws -> Void
     ) async throws -> CaptureAnalysis {
         let session = try Session(interface: interface, filter: filter)
         do {

@@ -1,4 +1,5 @@
 import TeardownAnalysis
+import TeardownCapture
 
 /// What a scenario's connection must show on the wire.
 public struct ScenarioExpectation: Sendable, CustomStringConvertible {
@@ -109,7 +110,7 @@ public struct Scenario: Sendable {
 
     init(
         _ name: String, _ summary: String, expect expectation: ScenarioExpectation, listens: Bool = true,
-        quietPeriod: Int = 20, body: @escaping @Sendable (ScenarioContext) throws(Errno) -> ApplicationView
+        quietPeriod: Int = LiveCapture.defaultQuietPeriod, body: @escaping @Sendable (ScenarioContext) throws(Errno) -> ApplicationView
     ) {
         self.name = name
         self.summary = summary

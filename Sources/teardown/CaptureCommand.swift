@@ -113,7 +113,7 @@ struct Capture: ParsableCommand {
         let statistics: CaptureStatistics
         var writeFailure: ExitCode?
         do {
-            statistics = try capture.stop(quietPeriod: command.isEmpty ? 0 : 20)
+            statistics = try capture.stop(quietPeriod: command.isEmpty ? 0 : LiveCapture.defaultQuietPeriod)
         } catch {
             // A write failure (disk full) still leaves a readable file: report what it holds.
             guard case .writeFailed = error else { throw fail(error) }
