@@ -112,7 +112,7 @@ public final class MappedFile: @unchecked Sendable {
         let start = max(populated, end)
         if ahead > start {
             #if os(Linux)
-            _ = madvise(mutableBase + start, ahead - start, 22)  // MADV_POPULATE_READ
+            _ = madvise(mutableBase + start, ahead - start, MADV_POPULATE_READ)
             #endif
             populated = ahead
         }
