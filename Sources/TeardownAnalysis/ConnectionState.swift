@@ -260,7 +260,7 @@ struct NoteSet: Sendable, Hashable {
     func contains(_ note: Note) -> Bool { bits & note.bit != 0 }
 
     /// The notes in declaration order (stable output).
-    var sorted: [Note] { Note.allCases.filter(contains) }
+    var sorted: [Note] { bits == 0 ? [] : Note.allCases.filter(contains) }
 }
 
 extension Note {

@@ -21,7 +21,7 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let linuxSLL2 = LinkType(rawValue: 276)
 
     /// Whether the decoder understands this link type.
-    public var isSupported: Bool {
+    @inlinable public var isSupported: Bool {
         switch rawValue {
         case 0, 1, 12, 14, 101, 108, 113, 228, 229, 276: return true
         default: return false
