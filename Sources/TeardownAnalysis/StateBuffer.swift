@@ -50,14 +50,14 @@ struct StateBuffer: ~Copyable, @unchecked Sendable {
     /// The address of the state at `index` as raw memory, for prefetching.
     func address(of index: Int) -> UnsafeRawPointer { UnsafeRawPointer(base + index) }
 
-    /// Appends `state`, growing to at least `capacity` first when full.
+    /// Appends `state`; when full, first grows to `minimumCapacity` (at least double the capacity).
     mutating func append(_ state: consuming ConnectionState, growingTo minimumCapacity: Int) {
         if count == capacity { reserve(max(minimumCapacity, capacity * 2)) }
         (base + count).initialize(to: state)
         count += 1
     }
 
-    /// Moves the states into a buffer of `newCapacity`.
+    /// Moves the states into a new buffer of `newCapacity` (nothing when it is not larger).
     mutating func reserve(_ newCapacity: Int) {
         guard newCapacity > capacity else { return }
         let newBase = Self.allocate(newCapacity)
