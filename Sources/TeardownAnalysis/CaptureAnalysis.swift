@@ -230,8 +230,10 @@ public enum CaptureAnalyzer {
 }
 
 /// A fixed ring of decoded segments waiting to be ingested: slots are prefetched on entry, states
-/// halfway through, and segments leave in the order they came.
-struct PrefetchRing {
+/// halfway through, and segments leave in the order they came. The entries live in a buffer of
+/// its own: every packet writes one and reads one, without an `Array`'s uniqueness and bounds checks
+/// (the index is masked into range).
+struct PrefetchRing: ~Copyable {
     struct Pending {
         var segment: TCPSegment
         var lookup: FlowLookup
@@ -241,7 +243,7 @@ struct PrefetchRing {
 
     static let capacity = 16
     /// Slots outside `head ..< head + count` hold stale entries that are never read.
-    private var items: [Pending]
+    private let items: UnsafeMutablePointer<Pending>
     private var head = 0
     private var count = 0
 
@@ -251,9 +253,15 @@ struct PrefetchRing {
         let placeholder = TCPSegment(
             timestamp: Timestamp(nanoseconds: 0), source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0),
             sourcePort: 0, destinationPort: 0, sequenceNumber: 0, acknowledgmentNumber: 0, flags: TCPFlags())
-        items = Array(
+        items = .allocate(capacity: Self.capacity)
+        items.initialize(
             repeating: Pending(segment: placeholder, lookup: FlowLookup(placeholder), packetNumber: 0, selected: false),
             count: Self.capacity)
+    }
+
+    deinit {
+        items.deinitialize(count: Self.capacity)
+        items.deallocate()
     }
 
     /// Adds a segment; returns the flow hash of the one halfway back in the ring, whose state is

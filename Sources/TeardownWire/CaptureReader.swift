@@ -49,6 +49,8 @@ public struct CaptureReader {
     /// Byte order of the current pcap file or pcapng section.
     var bigEndian: Bool
     var interfaces: [Interface] = []
+    /// A classic pcap file's one link type, kept apart from `interfaces` for the per-record path.
+    private var classicLinkType = LinkType(rawValue: 0)
 
     /// The container format.
     public let format: CaptureFileFormat
@@ -84,6 +86,7 @@ public struct CaptureReader {
             let linkType = LinkType(rawValue: file.u32(20, bigEndian: bigEndian) & 0x03ff_ffff)
             guard linkType.isSupported else { throw .unsupportedLinkType(linkType) }
             linkTypes = [linkType]
+            classicLinkType = linkType
             interfaces = [
                 Interface(
                     linkType: linkType, snapshotLength: Int(file.u32(16, bigEndian: bigEndian)),
@@ -142,7 +145,7 @@ public struct CaptureReader {
         let nanoseconds = format == .pcapNanosecond ? fraction : fraction &* 1000
         return PacketRecord(
             timestamp: Timestamp(seconds: seconds, nanoseconds: nanoseconds),
-            originalLength: max(original, captured), linkType: interfaces[0].linkType, interfaceIndex: 0,
+            originalLength: max(original, captured), linkType: classicLinkType, interfaceIndex: 0,
             index: recordIndex, bytes: bytes)
     }
 
