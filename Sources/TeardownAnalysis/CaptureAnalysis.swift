@@ -116,10 +116,10 @@ public enum CaptureAnalyzer {
         // larger than the caches, so each lookup would otherwise be a stall).
         var ring = PrefetchRing()
         let onSegment = options.onSegment
-        func ingest(_ pending: PrefetchRing.Pending) {
-            let id = table.ingest(pending.segment, lookup: pending.lookup, packetNumber: pending.packetNumber)
-            if pending.selected { selected.insert(id) }
-            onSegment?(pending.segment, id)
+        func ingest(_ pending: UnsafePointer<PrefetchRing.Pending>) {
+            let id = table.ingest(pending.pointee.segment, lookup: pending.pointee.lookup, packetNumber: pending.pointee.packetNumber)
+            if pending.pointee.selected { selected.insert(id) }
+            onSegment?(pending.pointee.segment, id)
         }
         func deliver(_ connection: Connection) {
             analysis.verdictCounts[connection.verdict, default: 0] += 1
@@ -159,18 +159,20 @@ public enum CaptureAnalyzer {
                     continue
                 }
                 do {
+                    // Decoded straight into the ring entry it waits in.
+                    let entry = ring.nextEntry
                     switch try PacketDecoder.decode(
                         record.bytes, linkType: record.linkType, originalLength: record.originalLength,
-                        timestamp: record.timestamp)
+                        timestamp: record.timestamp, into: &entry.pointee.segment)
                     {
-                    case .tcp(let segment):
+                    case .tcp:
                         analysis.tcpPackets += 1
-                        let isSelected = selector?.matches(record) ?? false
-                        let lookup = FlowLookup(segment)
+                        let lookup = FlowLookup(entry.pointee.segment)
+                        entry.pointee.lookup = lookup
+                        entry.pointee.packetNumber = record.index
+                        entry.pointee.selected = selector?.matches(record) ?? false
                         table.prefetchSlot(for: lookup)
-                        if let middle = ring.push(segment, lookup: lookup, packetNumber: record.index, selected: isSelected) {
-                            table.prefetchState(hash: middle)
-                        }
+                        if let middle = ring.push() { table.prefetchState(hash: middle) }
                         if ring.isFull, let pending = ring.popOldest() { ingest(pending) }
                     case .notTCP:
                         analysis.notTCPPackets += 1
@@ -264,23 +266,30 @@ struct PrefetchRing: ~Copyable {
         items.deallocate()
     }
 
-    /// Adds a segment; returns the flow hash of the one halfway back in the ring, whose state is
-    /// due for prefetching (only the hash: copying whole entries shows up as `memmove` per packet).
+    /// The entry the next ``push()`` adds, to be filled in place first (it is not one of the
+    /// waiting entries until then).
+    var nextEntry: UnsafeMutablePointer<Pending> {
+        @inline(__always) get { items + ((head + count) & (Self.capacity - 1)) }
+    }
+
+    /// Adds the entry filled at ``nextEntry``; returns the flow hash of the one halfway back in the
+    /// ring, whose state is due for prefetching (only the hash: copying whole entries shows up as
+    /// `memmove` per packet).
     @inline(__always)
-    mutating func push(_ segment: TCPSegment, lookup: FlowLookup, packetNumber: Int, selected: Bool) -> UInt64? {
-        items[(head + count) & (Self.capacity - 1)] = Pending(
-            segment: segment, lookup: lookup, packetNumber: packetNumber, selected: selected)
+    mutating func push() -> UInt64? {
         count += 1
         guard count > Self.capacity / 2 else { return nil }
         return items[(head + count - Self.capacity / 2 - 1) & (Self.capacity - 1)].lookup.hash
     }
 
+    /// Removes the oldest segment and returns where it lies (no copy of the entry); the pointer is
+    /// valid until the next ``push()``.
     @inline(__always)
-    mutating func popOldest() -> Pending? {
+    mutating func popOldest() -> UnsafePointer<Pending>? {
         guard count > 0 else { return nil }
         let index = head
         head = (head + 1) & (Self.capacity - 1)
         count -= 1
-        return items[index]
+        return UnsafePointer(items + index)
     }
 }

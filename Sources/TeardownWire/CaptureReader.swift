@@ -12,6 +12,16 @@ public struct PacketRecord {
     public var index: Int
     /// The captured bytes; valid only until the reader moves on.
     public var bytes: ByteView
+
+    @inlinable
+    init(timestamp: Timestamp, originalLength: Int, linkType: LinkType, interfaceIndex: Int, index: Int, bytes: ByteView) {
+        self.timestamp = timestamp
+        self.originalLength = originalLength
+        self.linkType = linkType
+        self.interfaceIndex = interfaceIndex
+        self.index = index
+        self.bytes = bytes
+    }
 }
 
 /// The container format of a capture file.
@@ -29,7 +39,7 @@ public enum CaptureFileFormat: String, Sendable, Hashable {
 /// `sf-pcapng.c` and draft-ietf-opsawg-pcapng.
 public struct CaptureReader {
     /// The most a record may claim to hold: libpcap's `MAXIMUM_SNAPLEN`.
-    public static let maximumCapturedLength = 262_144
+    @inlinable public static var maximumCapturedLength: Int { 262_144 }
 
     struct Interface: Sendable {
         var linkType: LinkType
@@ -40,17 +50,21 @@ public struct CaptureReader {
         var offsetSeconds: Int64
     }
 
-    let file: ByteView
-    var offset: Int
+    // The per-record path (`next()` for classic pcap) is inlined into the caller's loop: returning
+    // a record through memory from a call cost a store-forwarding stall per packet.
+    @usableFromInline let file: ByteView
+    @usableFromInline var offset: Int
     /// The file is being fetched into the cache up to here, `readAhead` bytes ahead of `offset`.
-    private var prefetched = 0
-    static let readAhead = 16384
-    var recordIndex = 0
+    @usableFromInline var prefetched = 0
+    @inlinable static var readAhead: Int { 4096 }
+    @usableFromInline var recordIndex = 0
     /// Byte order of the current pcap file or pcapng section.
-    var bigEndian: Bool
+    @usableFromInline var bigEndian: Bool
     var interfaces: [Interface] = []
     /// A classic pcap file's one link type, kept apart from `interfaces` for the per-record path.
-    private var classicLinkType = LinkType(rawValue: 0)
+    @usableFromInline var classicLinkType = LinkType(rawValue: 0)
+    /// Whether the file is classic pcap with nanosecond timestamps (read per record).
+    @usableFromInline let isNanosecondPcap: Bool
 
     /// The container format.
     public let format: CaptureFileFormat
@@ -77,6 +91,7 @@ public struct CaptureReader {
             bigEndian = magic == 0xa1b2_c3d4 || magic == 0xa1b2_3c4d
             let nano = magic == 0xa1b2_3c4d || magic == 0x4d3c_b2a1
             format = nano ? .pcapNanosecond : .pcap
+            isNanosecondPcap = nano
             timestampDigits = nano ? 9 : 6
             guard file.has(24, at: 0) else {
                 throw .badHeader("the 24-byte pcap file header is cut short (\(file.count) bytes)")
@@ -95,6 +110,7 @@ public struct CaptureReader {
             offset = 24
         case 0x0a0d_0d0a:
             format = .pcapng
+            isNanosecondPcap = false
             timestampDigits = 6
             bigEndian = true
             offset = 0
@@ -110,43 +126,61 @@ public struct CaptureReader {
 
     /// The next packet record, or `nil` at the end of the file (or of its readable part: see
     /// ``truncation``).
+    @inlinable @inline(__always)
     public mutating func next() throws(CaptureFileError) -> PacketRecord? {
-        if prefetched < offset + Self.readAhead / 2 {
-            // Each record's place comes from the one before, so without fetching ahead every header
-            // would be a cache miss; with it, the walk runs at memory bandwidth.
-            let end = offset + Self.readAhead
-            file.prefetch(from: max(prefetched, offset), to: end)
-            prefetched = end
-        }
+        if prefetched < offset + Self.readAhead { prefetchAhead() }
         if format == .pcapng { return try nextPcapngRecord() }
         let remaining = file.count - offset
-        guard remaining > 0 else { return nil }
+        guard remaining >= 16 else { return endOfClassicFile(remaining: remaining) }
         recordIndex += 1
-        guard remaining >= 16 else {
-            truncation = "record \(recordIndex): its 16-byte header is cut short (\(remaining) bytes remain)"
-            offset = file.count
-            return nil
-        }
         let seconds = Int64(file.u32(offset, bigEndian: bigEndian))
         let fraction = Int64(file.u32(offset + 4, bigEndian: bigEndian))
         let captured = Int(file.u32(offset + 8, bigEndian: bigEndian))
         let original = Int(file.u32(offset + 12, bigEndian: bigEndian))
         let left = remaining - 16
-        guard captured <= Self.maximumCapturedLength else {
-            throw .impossibleCapturedLength(record: recordIndex, claimed: UInt64(captured), remaining: left)
-        }
-        guard captured <= left else {
-            truncation = "record \(recordIndex) claims \(captured) bytes, only \(left) remain"
-            offset = file.count
-            return nil
+        guard captured <= left, captured <= Self.maximumCapturedLength else {
+            return try endAtBadLength(captured: captured, left: left)
         }
         let bytes = file.subview(at: offset + 16, count: captured)
         offset += 16 + captured
-        let nanoseconds = format == .pcapNanosecond ? fraction : fraction &* 1000
+        let nanoseconds = isNanosecondPcap ? fraction : fraction &* 1000
         return PacketRecord(
             timestamp: Timestamp(seconds: seconds, nanoseconds: nanoseconds),
             originalLength: max(original, captured), linkType: classicLinkType, interfaceIndex: 0,
             index: recordIndex, bytes: bytes)
+    }
+
+    /// Asks for the bytes up to `readAhead` past the reader. Each record's place comes from the one
+    /// before, so without fetching ahead every header would be a cache miss. Called for every
+    /// record, it asks for the one or two lines the window moved by: a steady trickle of prefetches
+    /// (asking for a large block at once filled the CPU's miss buffers and stalled the loop).
+    @inlinable @inline(__always)
+    mutating func prefetchAhead() {
+        let end = offset + Self.readAhead
+        file.prefetch(from: max(prefetched, offset), to: end)
+        prefetched = end
+    }
+
+    /// Ends a classic pcap file: at its end, or at a record header cut short.
+    @usableFromInline
+    mutating func endOfClassicFile(remaining: Int) -> PacketRecord? {
+        guard remaining > 0 else { return nil }
+        recordIndex += 1
+        truncation = "record \(recordIndex): its 16-byte header is cut short (\(remaining) bytes remain)"
+        offset = file.count
+        return nil
+    }
+
+    /// Ends a classic pcap file at a record whose captured length does not fit: impossible (throws)
+    /// or cut short by the end of the file (a truncation).
+    @usableFromInline
+    mutating func endAtBadLength(captured: Int, left: Int) throws(CaptureFileError) -> PacketRecord? {
+        guard captured <= Self.maximumCapturedLength else {
+            throw .impossibleCapturedLength(record: recordIndex, claimed: UInt64(captured), remaining: left)
+        }
+        truncation = "record \(recordIndex) claims \(captured) bytes, only \(left) remain"
+        offset = file.count
+        return nil
     }
 
     // MARK: pcapng
@@ -154,6 +188,7 @@ public struct CaptureReader {
     /// Largest non-packet block accepted; a longer one is judged impossible rather than "cut short".
     static let maximumBlockLength = 16 << 20
 
+    @usableFromInline
     mutating func nextPcapngRecord() throws(CaptureFileError) -> PacketRecord? {
         while true {
             let start = offset

@@ -24,7 +24,7 @@ public struct IPv4Header: Sendable, Hashable {
     /// - Parameter wireLength: bytes from this header to the end of the frame on the wire (from the
     ///   record's original length); bounds the total length so a lying header cannot inflate counts.
     /// - Throws: `.truncated(.ipv4, ...)` or `.malformed(.ipv4, ...)`.
-    @inlinable
+    @inlinable @inline(__always)
     public init(parsing view: ByteView, wireLength: Int) throws(DecodeError) {
         guard view.has(20, at: 0) else { throw .truncated(.ipv4, needed: 20, available: view.count) }
         let versionAndLength = view.u8(0)

@@ -24,8 +24,24 @@ public enum LinkLayer {
 
     /// Returns the IP header's offset and protocol, or `nil` when the frame carries no IP.
     /// - Throws: `DecodeError.truncated(.link, ...)` when the link header itself is cut short.
-    @inlinable
+    @inlinable @inline(__always)
     public static func networkOffset(
+        in frame: ByteView, linkType: LinkType
+    ) throws(DecodeError) -> (offset: Int, protocol: NetworkProtocol)? {
+        // Untagged Ethernet, by far the most common frame, is decided inline; the rest in a call.
+        if linkType.rawValue == 1 && frame.has(14, at: 0) {
+            switch frame.u16(12) {
+            case 0x0800: return (14, .ipv4)
+            case 0x86dd: return (14, .ipv6)
+            default: break
+            }
+        }
+        return try anyNetworkOffset(in: frame, linkType: linkType)
+    }
+
+    /// ``networkOffset(in:linkType:)`` for every link type and tag.
+    @usableFromInline
+    static func anyNetworkOffset(
         in frame: ByteView, linkType: LinkType
     ) throws(DecodeError) -> (offset: Int, protocol: NetworkProtocol)? {
         switch linkType.rawValue {

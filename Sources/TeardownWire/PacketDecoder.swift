@@ -8,6 +8,16 @@ public enum DecodedPacket: Sendable, Hashable {
     case laterFragment
 }
 
+/// What a frame holds, as ``PacketDecoder/decode(_:linkType:originalLength:timestamp:into:)`` found it.
+public enum PacketKind: Sendable, Hashable {
+    /// A TCP segment (written to the `into` argument).
+    case tcp
+    /// Not TCP over IP: skipped and counted.
+    case notTCP
+    /// An IP fragment other than the first: skipped and counted.
+    case laterFragment
+}
+
 /// Link → network → transport dispatch: one frame in, one ``DecodedPacket`` out.
 ///
 /// Pure and allocation-free: every header is a fixed-size value and every length is checked
@@ -24,6 +34,24 @@ public enum PacketDecoder {
     public static func decode(
         _ frame: ByteView, linkType: LinkType, originalLength: Int, timestamp: Timestamp
     ) throws(DecodeError) -> DecodedPacket {
+        var segment = TCPSegment(
+            timestamp: timestamp, source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0), sourcePort: 0,
+            destinationPort: 0, sequenceNumber: 0, acknowledgmentNumber: 0, flags: TCPFlags())
+        switch try decode(frame, linkType: linkType, originalLength: originalLength, timestamp: timestamp, into: &segment) {
+        case .tcp: return .tcp(segment)
+        case .notTCP: return .notTCP
+        case .laterFragment: return .laterFragment
+        }
+    }
+
+    /// Decodes `frame`, writing a TCP segment straight into `segment` (a per-packet loop decodes
+    /// into the place the segment waits in, without copying it there); `segment` is changed only
+    /// when the result is ``PacketKind/tcp``.
+    @inlinable @inline(__always)
+    public static func decode(
+        _ frame: ByteView, linkType: LinkType, originalLength: Int, timestamp: Timestamp,
+        into segment: inout TCPSegment
+    ) throws(DecodeError) -> PacketKind {
         guard let (offset, network) = try LinkLayer.networkOffset(in: frame, linkType: linkType) else {
             return .notTCP
         }
@@ -61,14 +89,14 @@ public enum PacketDecoder {
         }
         let tcp = try TCPHeader(parsing: ip.suffix(from: transportOffset), segmentLength: segmentLength)
         let payloadLength = segmentLength - tcp.headerLength
-        return .tcp(
-            TCPSegment(
-                timestamp: timestamp, source: source, destination: destination,
-                sourcePort: tcp.sourcePort, destinationPort: tcp.destinationPort,
-                sequenceNumber: tcp.sequenceNumber, acknowledgmentNumber: tcp.acknowledgmentNumber,
-                flags: tcp.flags, window: tcp.window,
-                payloadLength: UInt32(truncatingIfNeeded: payloadLength),
-                options: tcp.options, ipIdentification: identification,
-                payloadCaptured: ip.count - transportOffset - tcp.headerLength >= payloadLength))
+        segment = TCPSegment(
+            timestamp: timestamp, source: source, destination: destination,
+            sourcePort: tcp.sourcePort, destinationPort: tcp.destinationPort,
+            sequenceNumber: tcp.sequenceNumber, acknowledgmentNumber: tcp.acknowledgmentNumber,
+            flags: tcp.flags, window: tcp.window,
+            payloadLength: UInt32(truncatingIfNeeded: payloadLength),
+            options: tcp.options, ipIdentification: identification,
+            payloadCaptured: ip.count - transportOffset - tcp.headerLength >= payloadLength)
+        return .tcp
     }
 }

@@ -22,7 +22,7 @@ public struct TCPHeader: Sendable, Hashable {
     /// - Parameter segmentLength: TCP header plus payload, from the IP header's lengths.
     /// - Throws: `.truncated(.tcp, ...)` when fewer than 20 bytes were captured;
     ///   `.malformed(.tcp, ...)` when the data offset is below 5 or beyond the segment.
-    @inlinable
+    @inlinable @inline(__always)
     public init(parsing view: ByteView, segmentLength: Int) throws(DecodeError) {
         guard view.has(20, at: 0) else { throw .truncated(.tcp, needed: 20, available: view.count) }
         headerLength = Int(view.u8(12) >> 4) * 4

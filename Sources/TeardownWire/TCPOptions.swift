@@ -20,11 +20,11 @@ public struct TCPOptions: Hashable, Sendable {
             timestampEcho = newValue?.echo ?? 0
         }
     }
-    var hasTimestamp = false
-    var timestampValue: UInt32 = 0
-    var timestampEcho: UInt32 = 0
+    @usableFromInline var hasTimestamp = false
+    @usableFromInline var timestampValue: UInt32 = 0
+    @usableFromInline var timestampEcho: UInt32 = 0
 
-    public init() {}
+    @inlinable public init() {}
 
     /// Reads the option bytes in `view`; stops at end-of-list, at a bad length or where the view ends.
     public init(parsing view: ByteView) {

@@ -18,6 +18,7 @@ public struct TCPSegment: Sendable, Hashable {
     /// Whether the capture holds all of the payload (false when the snap length cut it off).
     public var payloadCaptured: Bool
 
+    @inlinable
     public init(
         timestamp: Timestamp, source: IPAddress, destination: IPAddress,
         sourcePort: UInt16, destinationPort: UInt16,

@@ -6,9 +6,9 @@
 public struct Timestamp: Hashable, Comparable, Sendable {
     public var nanoseconds: Int64
 
-    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+    @inlinable public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
-    public init(seconds: Int64, nanoseconds fraction: Int64) {
+    @inlinable public init(seconds: Int64, nanoseconds fraction: Int64) {
         self.nanoseconds = seconds &* 1_000_000_000 &+ fraction
     }
 
