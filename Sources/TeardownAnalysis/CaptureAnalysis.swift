@@ -109,7 +109,7 @@ public enum CaptureAnalyzer {
         var analysis = CaptureAnalysis(file: name)
         var table = ConnectionTable(limits: options.limits, tracksZeek: options.tracksZeek)
         var selected = Set<Int>()
-        var collected: [Connection] = []
+        var delivery = Delivery(onConnection: options.onConnection)
         let filter = options.filter, selector = options.selector
         // Decoded segments wait in a small ring so that their slots and states can be prefetched
         // before they are ingested, in capture order (memory-level parallelism: the table is far
@@ -120,16 +120,6 @@ public enum CaptureAnalyzer {
             let id = table.ingest(pending.pointee.segment, lookup: pending.pointee.lookup, packetNumber: pending.pointee.packetNumber)
             if pending.pointee.selected { selected.insert(id) }
             onSegment?(pending.pointee.segment, id)
-        }
-        func deliver(_ connection: Connection) {
-            analysis.verdictCounts[connection.verdict, default: 0] += 1
-            analysis.totalLostBytes += connection.totalLostBytes
-            analysis.connectionCount += 1
-            if let onConnection = options.onConnection {
-                onConnection(connection)
-            } else {
-                collected.append(connection)
-            }
         }
         do {
             var reader = try CaptureReader(bytes)
@@ -144,7 +134,7 @@ public enum CaptureAnalyzer {
                 analysis.packets += 1
                 if analysis.packets & 1023 == 0 {
                     while let pending = ring.popOldest() { ingest(pending) }
-                    table.expire(deliver)
+                    table.expire(into: &delivery)
                     if reader.bytesRead >= nextProgress {
                         nextProgress = reader.bytesRead + progressInterval
                         options.onProgress?(reader.bytesRead, analysis.packets)
@@ -195,10 +185,15 @@ public enum CaptureAnalyzer {
         {
             analysis.error = .unsupportedLinkType(unsupported)
         }
-        table.finishAll(deliver)
+        table.finishAll(into: &delivery)
+        for verdict in Verdict.allCases where delivery.counts[verdict.ordinal] > 0 {
+            analysis.verdictCounts[verdict] = delivery.counts[verdict.ordinal]
+        }
+        analysis.connectionCount = delivery.connectionCount
+        analysis.totalLostBytes = delivery.totalLostBytes
         if options.onConnection == nil {
-            collected.sort { $0.id < $1.id }
-            analysis.connections = collected
+            delivery.collected.sort { $0.id < $1.id }
+            analysis.connections = delivery.collected
         }
         if selector != nil { analysis.selectedIDs = selected }
         return analysis
@@ -228,6 +223,29 @@ public enum CaptureAnalyzer {
         }
         file.advance(to: 0)
         return file.withBytes { analyze($0.view, name: path, options: options) }
+    }
+}
+
+/// Where the table hands finished connections: counted, then streamed to `onConnection` or kept.
+/// A value passed `inout` rather than a closure: a closure capturing the analysis cost a dynamic
+/// exclusivity check per connection, and a dictionary of counts a hash of the verdict's name.
+struct Delivery: ConnectionSink {
+    let onConnection: ((Connection) -> Void)?
+    var collected: [Connection] = []
+    /// Connections per verdict, indexed by ``Verdict/ordinal``.
+    var counts = [Int](repeating: 0, count: Verdict.allCases.count)
+    var connectionCount = 0
+    var totalLostBytes: Int64 = 0
+
+    mutating func receive(_ connection: Connection) {
+        counts[connection.verdict.ordinal] += 1
+        totalLostBytes += connection.totalLostBytes
+        connectionCount += 1
+        if let onConnection {
+            onConnection(connection)
+        } else {
+            collected.append(connection)
+        }
     }
 }
 

@@ -10,8 +10,11 @@ enum TeardownClassifier {
     static func classify(_ state: UnsafePointer<ConnectionState>) -> Connection {
         let facts = state.pointee.facts
         let clientIsA = facts.clientIsA
-        let client = clientIsA ? state.pointee.a : state.pointee.b
-        let server = clientIsA ? state.pointee.b : state.pointee.a
+        // The endpoints are read through pointers: copies of them (two 136-byte values holding an
+        // array) were a fifth of the cost of a connection's classification.
+        let a = state.pointer(to: \.a)!, b = state.pointer(to: \.b)!
+        let client = clientIsA ? a : b
+        let server = clientIsA ? b : a
         func side(fromA: Bool) -> Side { fromA == clientIsA ? .client : .server }
 
         let resetFromA = facts.resetFromA ?? facts.pendingResetFromA
@@ -25,27 +28,27 @@ enum TeardownClassifier {
             facts.simultaneousClose ? .both : firstCloserSide.map { $0 == .client ? .client : .server }
         let afterFirstFin: Int64
         if let first = firstCloserSide {
-            afterFirstFin = (first == .client ? server : client).bytesAfterPeerFIN
+            afterFirstFin = (first == .client ? server : client).pointee.bytesAfterPeerFIN
         } else {
             afterFirstFin = 0
         }
 
         let verdict: Verdict
         var completed = false
-        let handshakeAnswered = server.sentSYNACK
-        if client.sentSYN && !handshakeAnswered && resetBy == .server {
+        let handshakeAnswered = server.pointee.sentSYNACK
+        if client.pointee.sentSYN && !handshakeAnswered && resetBy == .server {
             verdict = .refused
-        } else if client.sentSYN && !handshakeAnswered && server.packets == 0 && client.bytes == 0
-            && !client.sentFIN && resetBy != .server
+        } else if client.pointee.sentSYN && !handshakeAnswered && server.pointee.packets == 0 && client.pointee.bytes == 0
+            && !client.pointee.sentFIN && resetBy != .server
         {
             verdict = .attempt
         } else if resetBy != nil {
             verdict = .abortive
         } else if let first = firstCloserSide {
             let other = first == .client ? server : client
-            if other.bytesAfterPeerFIN > 0 || !other.sentFIN {
+            if other.pointee.bytesAfterPeerFIN > 0 || !other.pointee.sentFIN {
                 verdict = .halfClosed
-                completed = other.sentFIN
+                completed = other.pointee.sentFIN
             } else {
                 verdict = .graceful
                 completed = true
@@ -56,7 +59,7 @@ enum TeardownClassifier {
 
         // Contract 3.1: counted when the connection ended (a FIN pair or a reset). Payload not yet
         // acknowledged in a connection still open at the end of the capture is in flight, not lost.
-        let ended = resetBy != nil || (client.sentFIN && server.sentFIN)
+        let ended = resetBy != nil || (client.pointee.sentFIN && server.pointee.sentFIN)
         let lost =
             ended
             ? PerSide(client: unacknowledged(client, by: server), server: unacknowledged(server, by: client))
@@ -67,8 +70,8 @@ enum TeardownClassifier {
             // peer's data arrived after the resetter's own last payload: close() with unread data.
             let x = resetter == .client ? client : server
             let y = resetter == .client ? server : client
-            if !x.sentFIN, y.bytes > 0, y.lastNewPayloadPacket > x.lastNewPayloadPacket,
-                ConnectionState.allPayloadAcknowledged(of: y, by: x)
+            if !x.pointee.sentFIN, y.pointee.bytes > 0, y.pointee.lastNewPayloadPacket > x.pointee.lastNewPayloadPacket,
+                ConnectionState.allPayloadAcknowledged(of: y.pointee, by: x.pointee)
             {
                 notes.insert(.unreadDataSuspected)
             }
@@ -76,8 +79,8 @@ enum TeardownClassifier {
         if missesPackets(client, peer: server) || missesPackets(server, peer: client) {
             notes.insert(.packetsMissing)
         }
-        if client.retransmittedPayload || server.retransmittedPayload { notes.insert(.dataRetransmitted) }
-        if client.packets == 0 || server.packets == 0, verdict != .attempt { notes.insert(.oneSided) }
+        if client.pointee.retransmittedPayload || server.pointee.retransmittedPayload { notes.insert(.dataRetransmitted) }
+        if client.pointee.packets == 0 || server.pointee.packets == 0, verdict != .attempt { notes.insert(.oneSided) }
 
         var result = Connection(
             id: state.pointee.id,
@@ -85,27 +88,30 @@ enum TeardownClassifier {
             server: clientIsA ? state.pointee.key.b : state.pointee.key.a,
             verdict: verdict, completed: completed, firstCloser: firstCloser,
             resetBy: verdict == .abortive || verdict == .refused ? resetBy : nil,
-            partial: !client.sentSYN,
-            bytes: PerSide(client: client.bytes, server: server.bytes),
-            bytesAfterFirstFin: afterFirstFin, lostBytes: lost, packets: Int(client.packets) + Int(server.packets),
+            partial: !client.pointee.sentSYN,
+            bytes: PerSide(client: client.pointee.bytes, server: server.pointee.bytes),
+            bytesAfterFirstFin: afterFirstFin, lostBytes: lost,
+            packets: Int(client.pointee.packets) + Int(server.pointee.packets),
             firstSeen: state.pointee.firstSeen, lastSeen: state.pointee.lastSeen, notes: notes.sorted)
         result.finTimes = PerSide(
-            client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
-        result.zeekRecords = state.pointee.zeek.records(originatorIsA: clientIsA, client: client, server: server, lastSeen: state.pointee.lastSeen)
+            client: client.pointee.sentFIN ? client.pointee.finTime : nil,
+            server: server.pointee.sentFIN ? server.pointee.finTime : nil)
+        if state.pointee.zeek.current.started {
+            result.zeekRecords = ZeekTracker.records(
+                of: state.pointer(to: \.zeek)!, originatorIsA: clientIsA, client: client, server: server,
+                lastSeen: state.pointee.lastSeen)
+        }
         return result
     }
 
-    /// Payload `sender` sent that `receiver` never acknowledged; 0 when the receiver was never seen
-    /// acknowledging anything (one-sided capture: the wire cannot tell).
-    static func unacknowledged(_ sender: EndpointState, by receiver: EndpointState) -> Int64 {
-        guard let end = sender.payloadEnd, receiver.hasAcknowledged else { return 0 }
-        return max(0, end - receiver.highestAcknowledgment)
+    static func unacknowledged(_ sender: UnsafePointer<EndpointState>, by receiver: UnsafePointer<EndpointState>) -> Int64 {
+        guard let end = sender.pointee.payloadEnd, receiver.pointee.hasAcknowledged else { return 0 }
+        return max(0, end - receiver.pointee.highestAcknowledgment)
     }
 
-    /// Gaps in the payload, or acknowledgements beyond anything the sender was seen to send.
-    static func missesPackets(_ sender: EndpointState, peer: EndpointState) -> Bool {
-        if sender.covered.hasGaps { return true }
-        guard peer.hasAcknowledged, sender.hasBase else { return false }
-        return peer.highestAcknowledgment > max(sender.highestEnd, 1)
+    static func missesPackets(_ sender: UnsafePointer<EndpointState>, peer: UnsafePointer<EndpointState>) -> Bool {
+        if sender.pointee.covered.hasGaps { return true }
+        guard peer.pointee.hasAcknowledged, sender.pointee.hasBase else { return false }
+        return peer.pointee.highestAcknowledgment > max(sender.pointee.highestEnd, 1)
     }
 }

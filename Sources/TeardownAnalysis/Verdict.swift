@@ -15,6 +15,18 @@ public enum Verdict: String, Sendable, Hashable, CaseIterable, CustomStringConve
     case open
 
     public var description: String { rawValue }
+
+    /// Position in `allCases`, for counting into an array.
+    var ordinal: Int {
+        switch self {
+        case .refused: return 0
+        case .attempt: return 1
+        case .abortive: return 2
+        case .halfClosed: return 3
+        case .graceful: return 4
+        case .open: return 5
+        }
+    }
 }
 
 /// One end of a connection. The client sent the SYN (contract 1.2).

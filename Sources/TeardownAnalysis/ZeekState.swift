@@ -481,14 +481,20 @@ struct ZeekTracker: Sendable, Hashable {
     /// Every row, the current one last; none when nothing was tracked. `client` and `server` are our
     /// endpoints (the originator's and the responder's): without earlier rows the current row covers
     /// all of their packets, so their 64-bit positions restore the size's wraps past 2^32.
-    func records(originatorIsA: Bool, client: EndpointState, server: EndpointState, lastSeen: Timestamp) -> [ZeekRecord] {
-        guard current.started else { return [] }
-        func size(_ side: EndpointState, _ peer: EndpointState) -> Int64 {
-            max(side.highestEnd, peer.hasAcknowledged ? peer.highestAcknowledgment : 0) - 1 - (side.sentFIN ? 1 : 0)
+    /// Read through pointers: the tracker and the endpoints are parts of a table entry, and copies
+    /// of them cost more than the rows.
+    static func records(
+        of tracker: UnsafePointer<ZeekTracker>, originatorIsA: Bool,
+        client: UnsafePointer<EndpointState>, server: UnsafePointer<EndpointState>, lastSeen: Timestamp
+    ) -> [ZeekRecord] {
+        guard tracker.pointee.current.started else { return [] }
+        func size(_ side: UnsafePointer<EndpointState>, _ peer: UnsafePointer<EndpointState>) -> Int64 {
+            max(side.pointee.highestEnd, peer.pointee.hasAcknowledged ? peer.pointee.highestAcknowledgment : 0) - 1
+                - (side.pointee.sentFIN ? 1 : 0)
         }
-        let hints = earlier.isEmpty ? PerSide(client: size(client, server), server: size(server, client)) : nil
-        var rows = earlier
-        rows.append(current.record(originatorIsA: originatorIsA, lastSeen: lastSeen, unwrappedSizes: hints))
+        let hints = tracker.pointee.earlier.isEmpty ? PerSide(client: size(client, server), server: size(server, client)) : nil
+        var rows = tracker.pointee.earlier
+        rows.append(tracker.pointee.current.record(originatorIsA: originatorIsA, lastSeen: lastSeen, unwrappedSizes: hints))
         return rows
     }
 
