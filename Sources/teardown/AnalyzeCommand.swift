@@ -105,23 +105,20 @@ func analyzeFiles(
             var options = AnalysisOptions(filter: filter, selector: selector)
             options.limits = limits
             options.onProgress = { bytes, packets in meter?.update(file: position, bytes: bytes, packets: packets) }
-            var stream: JSONLinesStream?
-            var digits = 6
+            var lines: BackgroundJSONLines?
             if mode == .countOnly {
                 options.onConnection = { _ in }
                 options.tracksZeek = false
             }
             if mode == .jsonLines {
-                let lines = JSONLinesStream(flushSize: 1 << 18, sink: output.write)
-                stream = lines
-                options.onConnection = { connection in
-                    lines.append(connection, timestampDigits: digits, file: named ? path : nil)
-                }
                 // The precision is known once the file header is read; peek at it first.
-                digits = file.withBytes { (try? CaptureReader($0.view))?.timestampDigits ?? 6 }
+                let digits = file.withBytes { (try? CaptureReader($0.view))?.timestampDigits ?? 6 }
+                let stream = BackgroundJSONLines(output: output, timestampDigits: digits, file: named ? path : nil)
+                lines = stream
+                options.onConnection = stream.append
             }
             let analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options)
-            stream?.flush()
+            lines?.finish()
             results.withLock { $0[index] = analysis }
         }
     }

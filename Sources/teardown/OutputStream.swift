@@ -1,7 +1,9 @@
 import Dispatch
 import Glibc
 import Synchronization
+import TeardownAnalysis
 import TeardownCapture
+import TeardownReport
 
 /// Standard output shared by worker threads and written on a thread of its own.
 ///
@@ -65,6 +67,58 @@ final class SharedOutput: Sendable {
                 return
             }
             offset += written
+        }
+    }
+}
+
+/// JSON Lines formatted on a thread of its own: the analysis hands over finished connections in
+/// batches and goes on tracking while another core formats them (formatting a line costs about as
+/// much as tracking the connection's packets). Lines reach `output` in the order the connections
+/// were appended; at most `depth` batches wait at once, so memory stays bounded.
+final class BackgroundJSONLines: @unchecked Sendable {
+    static let batchSize = 1024
+
+    private let queue = DispatchQueue(label: "teardown.jsonl")
+    private let room: DispatchSemaphore
+    /// Filled by the analysing thread only.
+    private var batch: [Connection] = []
+    /// Used on `queue` only.
+    private let stream: JSONLinesStream
+    private let timestampDigits: Int
+    private let file: String?
+
+    /// - Parameter file: included in every line when given (several input files).
+    init(output: SharedOutput, timestampDigits: Int, file: String?, depth: Int = 4) {
+        stream = JSONLinesStream(flushSize: 1 << 18, sink: output.write)
+        self.timestampDigits = timestampDigits
+        self.file = file
+        room = DispatchSemaphore(value: depth)
+        batch.reserveCapacity(Self.batchSize)
+    }
+
+    /// Adds a finished connection (from the analysing thread).
+    func append(_ connection: Connection) {
+        batch.append(connection)
+        if batch.count == Self.batchSize { handOver() }
+    }
+
+    /// Formats what is left and returns once every line has been handed to the output.
+    func finish() {
+        handOver()
+        queue.sync { stream.flush() }
+    }
+
+    private func handOver() {
+        guard !batch.isEmpty else { return }
+        room.wait()
+        let connections = UncheckedSendable(batch)
+        batch = []
+        batch.reserveCapacity(Self.batchSize)
+        queue.async { [self] in
+            for connection in connections.value {
+                stream.append(connection, timestampDigits: timestampDigits, file: file)
+            }
+            room.signal()
         }
     }
 }
