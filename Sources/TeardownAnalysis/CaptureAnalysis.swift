@@ -116,11 +116,6 @@ public enum CaptureAnalyzer {
         // larger than the caches, so each lookup would otherwise be a stall).
         var ring = PrefetchRing()
         let onSegment = options.onSegment
-        func ingest(_ pending: UnsafePointer<PrefetchRing.Pending>) {
-            let id = table.ingest(pending.pointee.segment, lookup: pending.pointee.lookup, packetNumber: pending.pointee.packetNumber)
-            if pending.pointee.selected { selected.insert(id) }
-            onSegment?(pending.pointee.segment, id)
-        }
         do {
             var reader = try CaptureReader(bytes)
             analysis.format = reader.format
@@ -133,7 +128,7 @@ public enum CaptureAnalyzer {
             while let record = try reader.next() {
                 analysis.packets += 1
                 if analysis.packets & 1023 == 0 {
-                    while let pending = ring.popOldest() { ingest(pending) }
+                    while let pending = ring.popOldest() { ingest(pending, into: &table, selected: &selected, onSegment) }
                     table.expire(into: &delivery)
                     if reader.bytesRead >= nextProgress {
                         nextProgress = reader.bytesRead + progressInterval
@@ -163,7 +158,7 @@ public enum CaptureAnalyzer {
                         entry.pointee.selected = selector?.matches(record) ?? false
                         table.prefetchSlot(for: lookup)
                         if let middle = ring.push() { table.prefetchState(hash: middle) }
-                        if ring.isFull, let pending = ring.popOldest() { ingest(pending) }
+                        if ring.isFull, let pending = ring.popOldest() { ingest(pending, into: &table, selected: &selected, onSegment) }
                     case .notTCP:
                         analysis.notTCPPackets += 1
                     case .laterFragment:
@@ -178,7 +173,7 @@ public enum CaptureAnalyzer {
         }
         // Whatever ended the loop (end of file, a cut-short record, an impossible one), the
         // segments still waiting belong to the analysis.
-        while let pending = ring.popOldest() { ingest(pending) }
+        while let pending = ring.popOldest() { ingest(pending, into: &table, selected: &selected, onSegment) }
         if analysis.error == nil, analysis.unsupportedLinkPackets > 0,
             let unsupported = analysis.linkTypes.first(where: { !$0.isSupported }),
             !analysis.linkTypes.contains(where: \.isSupported)
@@ -197,6 +192,19 @@ public enum CaptureAnalyzer {
         }
         if selector != nil { analysis.selectedIDs = selected }
         return analysis
+    }
+
+    /// Adds a segment waiting in the ring to its connection. A static function with `inout`
+    /// arguments, not a closure over the table: a closure's captures are checked for exclusive
+    /// access at run time, a cost per packet once it is inlined.
+    @inline(__always)
+    private static func ingest(
+        _ pending: UnsafePointer<PrefetchRing.Pending>, into table: inout ConnectionTable, selected: inout Set<Int>,
+        _ onSegment: ((_ segment: TCPSegment, _ connectionID: Int) -> Void)?
+    ) {
+        let id = table.ingest(pending.pointee.segment, lookup: pending.pointee.lookup, packetNumber: pending.pointee.packetNumber)
+        if pending.pointee.selected { selected.insert(id) }
+        onSegment?(pending.pointee.segment, id)
     }
 
     /// Opens (memory-maps) and analyses the capture file at `path` (`-`: standard input).
