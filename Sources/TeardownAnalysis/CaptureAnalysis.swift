@@ -76,7 +76,7 @@ public struct AnalysisOptions {
     /// instead of collecting them in ``CaptureAnalysis/connections``: memory then depends on
     /// concurrent connections only.
     public var onConnection: ((Connection) -> Void)?
-    /// Called every 2 MiB of file with the bytes read so far and the packets read.
+    /// Called every MiB of file with the bytes read so far and the packets read.
     public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
     /// Whether to compute Zeek's `conn_state` and `history` for each connection (on by default;
     /// reports that do not print them save the work).
@@ -94,7 +94,7 @@ public struct AnalysisOptions {
 /// Runs a capture through reader → decoder → filter → connection table → classifier.
 public enum CaptureAnalyzer {
     /// Bytes between two progress calls (and page releases of a mapped file).
-    static let progressInterval = 2 << 20
+    static let progressInterval = 1 << 20
 
     /// Analyses the capture in `bytes`.
     /// - Parameter name: the file name to report.

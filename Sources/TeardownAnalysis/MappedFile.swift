@@ -92,7 +92,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Bytes whose page-table entries were already filled in ahead of the reader.
     private var populated = 0
     /// How far ahead of the reader pages are mapped.
-    static let populateWindow = 4 << 20
+    static let populateWindow = 2 << 20
 
     /// Moves the reader's window to `offset`. Pages before it will not be read again
     /// (`MADV_DONTNEED`, so that reading a large file keeps a small resident set; they stay in the

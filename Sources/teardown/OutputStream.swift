@@ -76,7 +76,7 @@ final class SharedOutput: Sendable {
 /// much as tracking the connection's packets). Lines reach `output` in the order the connections
 /// were appended; at most `depth` batches wait at once, so memory stays bounded.
 final class BackgroundJSONLines: @unchecked Sendable {
-    static let batchSize = 1024
+    static let batchSize = 256
 
     private let queue = DispatchQueue(label: "teardown.jsonl")
     private let room: DispatchSemaphore
