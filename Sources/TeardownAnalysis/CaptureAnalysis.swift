@@ -127,7 +127,7 @@ public enum CaptureAnalyzer {
             var nextProgress = progressInterval
             while let record = try reader.next() {
                 analysis.packets += 1
-                if analysis.packets & 1023 == 0 {
+                if analysis.packets % ConnectionTable.expiryInterval == 0 {
                     while let pending = ring.popOldest() { ingest(pending, into: &table, selected: &selected, onSegment) }
                     table.expire(into: &delivery)
                     if reader.bytesRead >= nextProgress {

@@ -76,9 +76,13 @@ public struct ConnectionTable: ~Copyable, Sendable {
     /// the maximum (plus the slack of the packets between two expiry rounds), so the last move holds
     /// a small old buffer and the final one, never two large ones.
     private var grownCapacity: Int {
-        let ceiling = limits.maximumConnections + 4096
+        let ceiling = limits.maximumConnections + Self.expiryInterval
         return states.count >= 8192 && states.count < ceiling ? ceiling : states.capacity * 2
     }
+
+    /// Packets between two calls of ``expire(_:)`` by the analyzer: at most this many connections
+    /// are added beyond the maximum before it is enforced again.
+    static let expiryInterval = 1024
 
     @inline(__always) static func tag(_ hash: UInt64) -> UInt64 { hash & 0xffff_ffff_0000_0000 }
     @inline(__always) static func entry(_ hash: UInt64, _ index: Int) -> UInt64 { tag(hash) | UInt64(index + 1) }
