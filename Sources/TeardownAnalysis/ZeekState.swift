@@ -91,6 +91,7 @@ struct ZeekEndpoint: Sendable, Hashable {
 
     /// Zeek's `AckReceived`: an acknowledgement (relative) beyond what was delivered is a content
     /// gap, and the reassembler skips ahead. The acknowledgement of a FIN does not count.
+    @inline(__always)
     mutating func acknowledged(upTo relative: UInt32) -> Bool {
         var upTo = relative
         // Zeek's `FIN_seq` is just past the FIN: the FIN itself is at `lastFIN` (after its payload).
@@ -138,6 +139,7 @@ struct ZeekHistory: Sendable, Hashable {
         return UInt8(truncatingIfNeeded: word >> UInt64((index % 8) * 8))
     }
 
+    @inline(__always)
     private mutating func setByte(_ index: Int, _ value: UInt8) {
         let shift = UInt64((index % 8) * 8)
         let mask = ~(UInt64(0xff) << shift)
@@ -162,14 +164,23 @@ struct ZeekHistory: Sendable, Hashable {
     /// The history with upper case for the originator (`a` when `originatorIsA`); `^` first when
     /// the originator is not the endpoint that sent the first packet.
     func rendered(originatorIsA: Bool, flipped: Bool) -> String {
-        var bytes: [UInt8] = flipped ? [UInt8(ascii: "^")] : []
-        for index in 0..<count {
-            let entry = byte(index)
-            let letter = entry & 0x7f
-            let fromA = entry & 0x80 != 0
-            bytes.append(fromA == originatorIsA ? letter - 0x20 : letter)
+        // Written straight into the string's storage (no array first): a history of up to 15
+        // letters is a small string, with no allocation at all.
+        String(unsafeUninitializedCapacity: count + 1) { bytes in
+            var length = 0
+            if flipped {
+                bytes[0] = UInt8(ascii: "^")
+                length = 1
+            }
+            for index in 0..<count {
+                let entry = byte(index)
+                let letter = entry & 0x7f
+                let fromA = entry & 0x80 != 0
+                bytes[length] = fromA == originatorIsA ? letter - 0x20 : letter
+                length += 1
+            }
+            return length
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -217,6 +228,7 @@ struct ZeekSession: Sendable, Hashable {
     /// new connection on the tuple (a SYN after a close or reset, or with a new initial sequence
     /// number: Zeek's `IsReuse`). Mutating only so that the call reads the session in place: a
     /// non-mutating call on the stored property copies the 200-byte session for every packet.
+    @inline(__always)
     mutating func endsBefore(_ segment: TCPSegment, originatorIsA: Bool) -> Bool {
         guard started else { return false }
         let o = originatorIsA ? a.state : b.state
@@ -240,6 +252,7 @@ struct ZeekSession: Sendable, Hashable {
 
     private static let tooLargeDelta: Int32 = 1_048_576
 
+    @inline(__always)
     private static func process(
         _ segment: TCPSegment, endpoint e: inout ZeekEndpoint, peer p: inout ZeekEndpoint, fromA: Bool,
         isOrig: Bool, _ history: inout ZeekHistory, _ seen: inout UInt16
@@ -341,6 +354,7 @@ struct ZeekSession: Sendable, Hashable {
     }
 
     /// Zeek's `UpdateStateMachine`, the state transitions only (weirds and events left out).
+    @inline(__always)
     private static func updateStateMachine(
         flags: TCPFlags, length: Int, sequence: UInt32, endpoint e: inout ZeekEndpoint, peer p: inout ZeekEndpoint,
         isOrig: Bool
