@@ -78,10 +78,13 @@ struct ConnectionState: Sendable {
         let previousLastSeen = lastSeen
         if segment.timestamp < firstSeen { firstSeen = segment.timestamp }
         if segment.timestamp > lastSeen { lastSeen = segment.timestamp }
-        if fromA {
-            Self.update(sender: &a, receiver: &b, state: &facts, segment, fromA: true, packetNumber)
-        } else {
-            Self.update(sender: &b, receiver: &a, state: &facts, segment, fromA: false, packetNumber)
+        // Sender and receiver chosen by pointer, so one copy of the update runs for both
+        // directions (a branch on the direction goes each way at random, and mispredicts often).
+        withUnsafeMutablePointer(to: &self) { state in
+            let a = state.pointer(to: \.a)!, b = state.pointer(to: \.b)!
+            Self.update(
+                sender: &(fromA ? a : b).pointee, receiver: &(fromA ? b : a).pointee, state: &state.pointee.facts,
+                segment, fromA: fromA, packetNumber)
         }
         if tracksZeek {
             zeek.ingest(segment, fromA: fromA, originatorIsA: facts.clientIsA, previousLastSeen: previousLastSeen)

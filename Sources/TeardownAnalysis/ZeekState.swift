@@ -212,10 +212,13 @@ struct ZeekSession: Sendable, Hashable {
         }
         if fromA { a.packets &+= 1 } else { b.packets &+= 1 }
         let originatorBefore = fromOriginator ? (fromA ? a.state : b.state) : (fromA ? b.state : a.state)
-        if fromA {
-            Self.process(segment, endpoint: &a, peer: &b, fromA: true, isOrig: fromOriginator, &history, &seen)
-        } else {
-            Self.process(segment, endpoint: &b, peer: &a, fromA: false, isOrig: fromOriginator, &history, &seen)
+        // One copy of the update for both directions, the endpoints chosen by pointer (as in
+        // `ConnectionState.ingest`).
+        withUnsafeMutablePointer(to: &self) { session in
+            let a = session.pointer(to: \.a)!, b = session.pointer(to: \.b)!
+            Self.process(
+                segment, endpoint: &(fromA ? a : b).pointee, peer: &(fromA ? b : a).pointee, fromA: fromA,
+                isOrig: fromOriginator, &session.pointee.history, &session.pointee.seen)
         }
         let originatorAfter = fromOriginator ? (fromA ? a.state : b.state) : (fromA ? b.state : a.state)
         if originatorBefore == .inactive && (originatorAfter == .synSent || originatorAfter == .synAckSent) {

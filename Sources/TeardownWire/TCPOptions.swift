@@ -27,7 +27,23 @@ public struct TCPOptions: Hashable, Sendable {
     @inlinable public init() {}
 
     /// Reads the option bytes in `view`; stops at end-of-list, at a bad length or where the view ends.
+    @inlinable
     public init(parsing view: ByteView) {
+        // The options of nearly every segment after the handshake: NOP, NOP, timestamps. Read in
+        // place; everything else goes through the general walk.
+        if view.count == 12 && view.u32(0) == 0x0101_080a {
+            self.init()
+            hasTimestamp = true
+            timestampValue = view.u32(4)
+            timestampEcho = view.u32(8)
+            return
+        }
+        self.init(walking: view)
+    }
+
+    /// The general walk of ``init(parsing:)``.
+    @usableFromInline
+    init(walking view: ByteView) {
         var offset = 0
         while offset < view.count {
             let kind = view.u8(offset)
