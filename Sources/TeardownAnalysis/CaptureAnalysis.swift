@@ -81,6 +81,10 @@ public struct AnalysisOptions {
     /// Whether to compute Zeek's `conn_state` and `history` for each connection (on by default;
     /// reports that do not print them save the work).
     public var tracksZeek = true
+    /// Whether only the counts are wanted (``CaptureAnalysis/verdictCounts``, `connectionCount`,
+    /// `totalLostBytes`): no ``Connection`` is built, `onConnection` is not called and
+    /// `connections` stays empty, so memory depends on concurrent connections only.
+    public var countsOnly = false
     /// Called with every TCP segment, in capture order, and the id of the connection it joined
     /// (for tools that show a connection packet by packet, such as `explain`).
     public var onSegment: ((_ segment: TCPSegment, _ connectionID: Int) -> Void)?
@@ -109,7 +113,7 @@ public enum CaptureAnalyzer {
         var analysis = CaptureAnalysis(file: name)
         var table = ConnectionTable(limits: options.limits, tracksZeek: options.tracksZeek)
         var selected = Set<Int>()
-        var delivery = Delivery(onConnection: options.onConnection)
+        var delivery = Delivery(onConnection: options.onConnection, countsOnly: options.countsOnly)
         let filter = options.filter, selector = options.selector
         // Decoded segments wait in a small ring so that their slots and states can be prefetched
         // before they are ingested, in capture order (memory-level parallelism: the table is far
@@ -186,7 +190,7 @@ public enum CaptureAnalyzer {
         }
         analysis.connectionCount = delivery.connectionCount
         analysis.totalLostBytes = delivery.totalLostBytes
-        if options.onConnection == nil {
+        if options.onConnection == nil && !options.countsOnly {
             delivery.collected.sort { $0.id < $1.id }
             analysis.connections = delivery.collected
         }
@@ -239,16 +243,25 @@ public enum CaptureAnalyzer {
 /// exclusivity check per connection, and a dictionary of counts a hash of the verdict's name.
 struct Delivery: ConnectionSink {
     let onConnection: ((Connection) -> Void)?
+    /// Whether only the counts are wanted (no ``Connection`` is built).
+    let countsOnly: Bool
     var collected: [Connection] = []
     /// Connections per verdict, indexed by ``Verdict/ordinal``.
     var counts = [Int](repeating: 0, count: Verdict.allCases.count)
     var connectionCount = 0
     var totalLostBytes: Int64 = 0
 
-    mutating func receive(_ connection: Connection) {
+    mutating func receive(_ state: UnsafePointer<ConnectionState>) {
+        connectionCount += 1
+        if countsOnly {
+            let outcome = TeardownClassifier.outcome(state)
+            counts[outcome.verdict.ordinal] += 1
+            totalLostBytes += outcome.lostBytes.client + outcome.lostBytes.server
+            return
+        }
+        let connection = TeardownClassifier.classify(state)
         counts[connection.verdict.ordinal] += 1
         totalLostBytes += connection.totalLostBytes
-        connectionCount += 1
         if let onConnection {
             onConnection(connection)
         } else {

@@ -5,9 +5,21 @@ import TeardownWire
 /// A pure function: the verdict depends only on what the two endpoints showed, in the order the
 /// contract fixes (refused, attempt, abortive, half-closed, graceful, open).
 enum TeardownClassifier {
-    /// Classifies the state `state` points at, read in place (a 512-byte state passed by value is
-    /// copied at every call).
-    static func classify(_ state: UnsafePointer<ConnectionState>) -> Connection {
+    /// What a verdict count needs, and the rest of the result starts from.
+    struct Outcome {
+        var verdict: Verdict
+        var completed: Bool
+        var firstCloser: FirstCloser?
+        /// Who sent the reset that ended the connection (also when the verdict is not a reset's).
+        var resetBy: Side?
+        var resetAcknowledged: Bool
+        var bytesAfterFirstFin: Int64
+        var lostBytes: PerSide<Int64>
+    }
+
+    /// The verdict and the bytes lost of the state `state` points at (contract §§2–3), without the
+    /// rest of a ``Connection``.
+    static func outcome(_ state: UnsafePointer<ConnectionState>) -> Outcome {
         let facts = state.pointee.facts
         let clientIsA = facts.clientIsA
         // The endpoints are read through pointers: copies of them (two 136-byte values holding an
@@ -21,7 +33,6 @@ enum TeardownClassifier {
         let resetBy = resetFromA.map(side(fromA:))
         let resetAcknowledged =
             facts.resetFromA != nil ? facts.endingResetAcknowledged : facts.pendingResetAcknowledged
-        var notes = facts.notes
 
         let firstCloserSide = facts.firstFINFromA.map(side(fromA:))
         let firstCloser: FirstCloser? =
@@ -64,8 +75,23 @@ enum TeardownClassifier {
             ended
             ? PerSide(client: unacknowledged(client, by: server), server: unacknowledged(server, by: client))
             : PerSide(client: 0, server: 0)
+        return Outcome(
+            verdict: verdict, completed: completed, firstCloser: firstCloser, resetBy: resetBy,
+            resetAcknowledged: resetAcknowledged, bytesAfterFirstFin: afterFirstFin, lostBytes: lost)
+    }
 
-        if let resetter = resetBy, verdict == .abortive, resetAcknowledged {
+    /// Classifies the state `state` points at, read in place (a 512-byte state passed by value is
+    /// copied at every call).
+    static func classify(_ state: UnsafePointer<ConnectionState>) -> Connection {
+        let outcome = outcome(state)
+        let verdict = outcome.verdict, resetBy = outcome.resetBy
+        let clientIsA = state.pointee.facts.clientIsA
+        let a = state.pointer(to: \.a)!, b = state.pointer(to: \.b)!
+        let client = clientIsA ? a : b
+        let server = clientIsA ? b : a
+        var notes = state.pointee.facts.notes
+
+        if let resetter = resetBy, verdict == .abortive, outcome.resetAcknowledged {
             // Contract 3.2: RST+ACK covering all the peer's data, no FIN from the resetter, and the
             // peer's data arrived after the resetter's own last payload: close() with unread data.
             let x = resetter == .client ? client : server
@@ -86,11 +112,11 @@ enum TeardownClassifier {
             id: state.pointee.id,
             client: clientIsA ? state.pointee.key.a : state.pointee.key.b,
             server: clientIsA ? state.pointee.key.b : state.pointee.key.a,
-            verdict: verdict, completed: completed, firstCloser: firstCloser,
+            verdict: verdict, completed: outcome.completed, firstCloser: outcome.firstCloser,
             resetBy: verdict == .abortive || verdict == .refused ? resetBy : nil,
             partial: !client.pointee.sentSYN,
             bytes: PerSide(client: client.pointee.bytes, server: server.pointee.bytes),
-            bytesAfterFirstFin: afterFirstFin, lostBytes: lost,
+            bytesAfterFirstFin: outcome.bytesAfterFirstFin, lostBytes: outcome.lostBytes,
             packets: Int(client.pointee.packets) + Int(server.pointee.packets),
             firstSeen: state.pointee.firstSeen, lastSeen: state.pointee.lastSeen, notes: notes.sorted)
         result.finTimes = PerSide(

@@ -107,7 +107,7 @@ func analyzeFiles(
             options.onProgress = { bytes, packets in meter?.update(file: position, bytes: bytes, packets: packets) }
             var lines: BackgroundJSONLines?
             if mode == .countOnly {
-                options.onConnection = { _ in }
+                options.countsOnly = true
                 options.tracksZeek = false
             }
             if mode == .jsonLines {

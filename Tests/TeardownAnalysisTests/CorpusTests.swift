@@ -29,4 +29,22 @@ struct CorpusTests {
             Issue.record(Comment(rawValue: mismatch))
         }
     }
+
+    @Test("counting only (--format summary) gives the counts of the full analysis, and keeps no connection")
+    func countsOnly() throws {
+        for name in Fixtures.files(in: Fixtures.corpus + "/traces") {
+            let path = Fixtures.corpus + "/traces/" + name
+            let full = try CaptureAnalyzer.analyze(fileAt: path)
+            var options = AnalysisOptions()
+            options.countsOnly = true
+            options.tracksZeek = false
+            let counted = try CaptureAnalyzer.analyze(fileAt: path, options: options)
+            var expected: [Verdict: Int] = [:]
+            for connection in full.connections { expected[connection.verdict, default: 0] += 1 }
+            #expect(counted.verdictCounts == expected, "\(name)")
+            #expect(counted.connectionCount == full.connections.count, "\(name)")
+            #expect(counted.totalLostBytes == full.connections.reduce(0) { $0 + $1.totalLostBytes }, "\(name)")
+            #expect(counted.connections.isEmpty, "\(name)")
+        }
+    }
 }
