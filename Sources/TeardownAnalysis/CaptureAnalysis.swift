@@ -76,7 +76,7 @@ public struct AnalysisOptions {
     /// instead of collecting them in ``CaptureAnalysis/connections``: memory then depends on
     /// concurrent connections only.
     public var onConnection: ((Connection) -> Void)?
-    /// Called every MiB of file with the bytes read so far and the packets read.
+    /// Called every 512 KiB of file with the bytes read so far and the packets read.
     public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
     /// Whether to compute Zeek's `conn_state` and `history` for each connection (on by default;
     /// reports that do not print them save the work).
@@ -85,6 +85,9 @@ public struct AnalysisOptions {
     /// `totalLostBytes`): no ``Connection`` is built, `onConnection` is not called and
     /// `connections` stays empty, so memory depends on concurrent connections only.
     public var countsOnly = false
+    /// Bytes read from a file at a time (the buffer grows for a single record larger than this):
+    /// memory for the file does not grow with its size.
+    public var readSize = 1 << 20
     /// Called with every TCP segment, in capture order, and the id of the connection it joined
     /// (for tools that show a connection packet by packet, such as `explain`).
     public var onSegment: ((_ segment: TCPSegment, _ connectionID: Int) -> Void)?
@@ -97,8 +100,8 @@ public struct AnalysisOptions {
 
 /// Runs a capture through reader → decoder → filter → connection table → classifier.
 public enum CaptureAnalyzer {
-    /// Bytes between two progress calls (and page releases of a mapped file).
-    static let progressInterval = 1 << 20
+    /// Bytes between two progress calls.
+    static let progressInterval = 1 << 19
 
     /// Analyses the capture in `bytes`.
     /// - Parameter name: the file name to report.
@@ -110,6 +113,19 @@ public enum CaptureAnalyzer {
 
     /// Analyses the capture in `bytes` with `options`.
     public static func analyze(_ bytes: ByteView, name: String, options: AnalysisOptions) -> CaptureAnalysis {
+        // All of the file in one window: no next one is ever asked for.
+        analyze(name: name, options: options, firstWindow: bytes, fileSize: bytes.count) { _ throws(CaptureFileError) in
+            (bytes, true)
+        }
+    }
+
+    /// The analysis of a file that comes a window at a time: `nextWindow` is called with the bytes
+    /// of the current window consumed, and returns the next window (starting with the rest of the
+    /// current one) and whether it reaches the end of the file.
+    private static func analyze(
+        name: String, options: AnalysisOptions, firstWindow: ByteView, fileSize: Int,
+        nextWindow: (_ consumed: Int) throws(CaptureFileError) -> (view: ByteView, isLast: Bool)
+    ) -> CaptureAnalysis {
         var analysis = CaptureAnalysis(file: name)
         var table = ConnectionTable(limits: options.limits, tracksZeek: options.tracksZeek)
         var selected = Set<Int>()
@@ -121,7 +137,7 @@ public enum CaptureAnalyzer {
         var ring = PrefetchRing()
         let onSegment = options.onSegment
         do {
-            var reader = try CaptureReader(bytes)
+            var reader = try CaptureReader(window: firstWindow, fileSize: fileSize)
             analysis.format = reader.format
             defer {
                 analysis.linkTypes = reader.linkTypes
@@ -129,6 +145,7 @@ public enum CaptureAnalyzer {
                 analysis.truncation = reader.truncation
             }
             var nextProgress = progressInterval
+            while true {
             while let record = try reader.next() {
                 analysis.packets += 1
                 if analysis.packets % ConnectionTable.expiryInterval == 0 {
@@ -172,6 +189,10 @@ public enum CaptureAnalyzer {
                     analysis.undecodablePackets += 1
                 }
             }
+                guard reader.needsMoreData else { break }
+                let window = try nextWindow(reader.windowOffset)
+                reader.resume(with: window.view, isLastWindow: window.isLast)
+            }
         } catch {
             analysis.error = error
         }
@@ -211,7 +232,7 @@ public enum CaptureAnalyzer {
         onSegment?(pending.pointee.segment, id)
     }
 
-    /// Opens (memory-maps) and analyses the capture file at `path` (`-`: standard input).
+    /// Opens and analyses the capture file at `path` (`-`: standard input).
     /// - Throws: `FileAccessError` when the file cannot be opened (exit 66).
     public static func analyze(
         fileAt path: String, filter: PacketFilter? = nil, selector: PacketFilter? = nil
@@ -219,22 +240,36 @@ public enum CaptureAnalyzer {
         try analyze(fileAt: path, options: AnalysisOptions(filter: filter, selector: selector))
     }
 
-    /// Opens and analyses the file at `path` with `options`. Pages of a mapped file are released
-    /// behind the reader, so memory does not grow with the file.
+    /// Opens and analyses the file at `path` with `options`. The file is read a buffer at a time,
+    /// so memory does not grow with its size.
     public static func analyze(fileAt path: String, options: AnalysisOptions) throws(FileAccessError) -> CaptureAnalysis {
-        analyze(file: try MappedFile(path: path), name: path, options: options)
+        analyze(file: try CaptureFile(path: path), name: path, options: options)
     }
 
-    /// Analyses an opened file (see ``analyze(fileAt:options:)``).
-    public static func analyze(file: MappedFile, name path: String, options: AnalysisOptions) -> CaptureAnalysis {
-        var options = options
-        let progress = options.onProgress
-        options.onProgress = { offset, packets in
-            file.advance(to: offset)
-            progress?(offset, packets)
+    /// Analyses an opened file (see ``analyze(fileAt:options:)``), reading it ``AnalysisOptions/readSize``
+    /// bytes at a time.
+    public static func analyze(file: CaptureFile, name path: String, options: AnalysisOptions) -> CaptureAnalysis {
+        var window = CaptureWindow(file: file, size: options.readSize)
+        do {
+            try window.fill()
+        } catch {
+            var analysis = CaptureAnalysis(file: path)
+            analysis.error = error
+            return analysis
         }
-        file.advance(to: 0)
-        return file.withBytes { analyze($0.view, name: path, options: options) }
+        return analyze(name: path, options: options, firstWindow: window.view, fileSize: file.count) {
+            consumed throws(CaptureFileError) in
+            try window.slide(from: consumed)
+            return (window.view, window.isLast)
+        }
+    }
+
+    /// The precision of the timestamps of the file, as its header states it (see
+    /// ``CaptureReader/timestampDigits``); 6 when the header cannot be read.
+    public static func timestampDigits(of file: CaptureFile) -> Int {
+        var window = CaptureWindow(file: file, size: 4096)
+        guard (try? window.fill()) != nil else { return 6 }
+        return (try? CaptureReader(window: window.view, fileSize: file.count))?.timestampDigits ?? 6
     }
 }
 

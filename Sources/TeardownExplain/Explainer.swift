@@ -272,7 +272,7 @@ extension Explainer {
     /// file is read twice, once to analyse it and once to collect the chosen connections' segments
     /// (memory grows with those connections only).
     public static func explain(
-        file: MappedFile, name: String, options: AnalysisOptions, choose: (CaptureAnalysis) -> [Int]
+        file: CaptureFile, name: String, options: AnalysisOptions, choose: (CaptureAnalysis) -> [Int]
     ) -> (analysis: CaptureAnalysis, explanations: [Explanation]) {
         let analysis = CaptureAnalyzer.analyze(file: file, name: name, options: options)
         let chosen = choose(analysis)

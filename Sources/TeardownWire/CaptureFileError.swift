@@ -15,6 +15,8 @@ public enum CaptureFileError: Error, Sendable, Hashable, CustomStringConvertible
     case badBlock(offset: Int, reason: String)
     /// A pcapng packet block names an interface the file never described.
     case unknownInterface(record: Int, interface: UInt32, known: Int)
+    /// The system failed to read the file (an I/O error) after it was opened.
+    case readFailed(String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum CaptureFileError: Error, Sendable, Hashable, CustomStringConvertible
             return "pcapng block at byte \(offset): \(reason)"
         case .unknownInterface(let record, let interface, let known):
             return "record \(record) names interface \(interface), but the file describes \(known)"
+        case .readFailed(let reason):
+            return "cannot read the file further: \(reason)"
         }
     }
 }

@@ -37,6 +37,11 @@ public enum CaptureFileFormat: String, Sendable, Hashable {
 /// cut short (a plausible length, but the file ends first) ends reading with ``truncation`` set; an
 /// impossible length throws ``CaptureFileError``. The layout follows libpcap's `sf-pcap.c` and
 /// `sf-pcapng.c` and draft-ietf-opsawg-pcapng.
+///
+/// The bytes may come a window at a time (a file read into a buffer of fixed size): a record that
+/// runs past the end of a window that is not the file's last makes ``next()`` return `nil` with
+/// ``needsMoreData`` set, and ``resume(with:isLastWindow:)`` goes on with the next window, which
+/// starts with the bytes not yet consumed (``windowOffset``).
 public struct CaptureReader {
     /// The most a record may claim to hold: libpcap's `MAXIMUM_SNAPLEN`.
     @inlinable public static var maximumCapturedLength: Int { 262_144 }
@@ -52,8 +57,15 @@ public struct CaptureReader {
 
     // The per-record path (`next()` for classic pcap) is inlined into the caller's loop: returning
     // a record through memory from a call cost a store-forwarding stall per packet.
-    @usableFromInline let file: ByteView
+    /// The bytes of the current window; `offset` is relative to it.
+    @usableFromInline var file: ByteView
     @usableFromInline var offset: Int
+    /// Where the window starts in the file.
+    @usableFromInline var windowStart = 0
+    /// Whether the window reaches the end of the file (records cut short there are truncations).
+    @usableFromInline var isLastWindow: Bool
+    /// The size of the whole file, for messages.
+    let fileSize: Int
     /// The file is being fetched into the cache up to here, `readAhead` bytes ahead of `offset`.
     @usableFromInline var prefetched = 0
     @inlinable static var readAhead: Int { 4096 }
@@ -74,15 +86,27 @@ public struct CaptureReader {
     public private(set) var linkTypes: [LinkType] = []
     /// Set when reading stopped at a record cut short; says where and how.
     public private(set) var truncation: String?
+    /// Set when ``next()`` returned `nil` because the next record runs past the window.
+    public private(set) var needsMoreData = false
 
     /// Bytes of the file consumed so far.
-    public var bytesRead: Int { offset }
+    public var bytesRead: Int { windowStart + offset }
+    /// Bytes of the current window consumed so far.
+    public var windowOffset: Int { offset }
 
     /// Checks the file header and prepares to read records.
     /// - Throws: `CaptureFileError` for an empty file, bad magic, a bad header or (pcap) an
     ///   unsupported link type.
     public init(_ file: ByteView) throws(CaptureFileError) {
+        try self.init(window: file, fileSize: file.count)
+    }
+
+    /// Prepares to read a file of `fileSize` bytes whose first bytes are `window` (all of them,
+    /// or at least the file header).
+    public init(window file: ByteView, fileSize: Int) throws(CaptureFileError) {
         self.file = file
+        self.fileSize = max(fileSize, file.count)
+        isLastWindow = file.count >= fileSize
         guard file.count > 0 else { throw .empty }
         guard file.has(4, at: 0) else { throw .notACapture(magic: 0) }
         let magic = file.u32(0)
@@ -125,13 +149,13 @@ public struct CaptureReader {
     }
 
     /// The next packet record, or `nil` at the end of the file (or of its readable part: see
-    /// ``truncation``).
+    /// ``truncation``), or at the end of a window (see ``needsMoreData``).
     @inlinable @inline(__always)
     public mutating func next() throws(CaptureFileError) -> PacketRecord? {
         if prefetched < offset + Self.readAhead { prefetchAhead() }
         if format == .pcapng { return try nextPcapngRecord() }
         let remaining = file.count - offset
-        guard remaining >= 16 else { return endOfClassicFile(remaining: remaining) }
+        guard remaining >= 16 else { return endOfClassicWindow(remaining: remaining) }
         recordIndex += 1
         let seconds = Int64(file.u32(offset, bigEndian: bigEndian))
         let fraction = Int64(file.u32(offset + 4, bigEndian: bigEndian))
@@ -161,9 +185,28 @@ public struct CaptureReader {
         prefetched = end
     }
 
-    /// Ends a classic pcap file: at its end, or at a record header cut short.
+    /// Goes on with the next window of the file, which starts with the bytes of this one from
+    /// ``windowOffset`` on.
+    public mutating func resume(with window: ByteView, isLastWindow: Bool) {
+        windowStart += offset
+        file = window
+        offset = 0
+        prefetched = 0
+        self.isLastWindow = isLastWindow
+        needsMoreData = false
+    }
+
+    /// Stops at the end of a window that is not the file's last, to be resumed with the next.
     @usableFromInline
-    mutating func endOfClassicFile(remaining: Int) -> PacketRecord? {
+    mutating func waitForMoreData() -> PacketRecord? {
+        needsMoreData = true
+        return nil
+    }
+
+    /// Ends a classic pcap window: the file's end, a record header cut short, or more data needed.
+    @usableFromInline
+    mutating func endOfClassicWindow(remaining: Int) -> PacketRecord? {
+        guard isLastWindow else { return waitForMoreData() }
         guard remaining > 0 else { return nil }
         recordIndex += 1
         truncation = "record \(recordIndex): its 16-byte header is cut short (\(remaining) bytes remain)"
@@ -176,7 +219,12 @@ public struct CaptureReader {
     @usableFromInline
     mutating func endAtBadLength(captured: Int, left: Int) throws(CaptureFileError) -> PacketRecord? {
         guard captured <= Self.maximumCapturedLength else {
-            throw .impossibleCapturedLength(record: recordIndex, claimed: UInt64(captured), remaining: left)
+            throw .impossibleCapturedLength(
+                record: recordIndex, claimed: UInt64(captured), remaining: fileSize - (bytesRead + 16))
+        }
+        guard isLastWindow else {
+            recordIndex -= 1
+            return waitForMoreData()
         }
         truncation = "record \(recordIndex) claims \(captured) bytes, only \(left) remain"
         offset = file.count
@@ -192,10 +240,13 @@ public struct CaptureReader {
     mutating func nextPcapngRecord() throws(CaptureFileError) -> PacketRecord? {
         while true {
             let start = offset
+            // Where the block is in the file, for messages.
+            let position = windowStart + start
             let remaining = file.count - start
+            guard remaining >= 12 || isLastWindow else { return waitForMoreData() }
             guard remaining > 0 else { return nil }
             guard remaining >= 12 else {
-                truncation = "the block at byte \(start) is cut short (\(remaining) bytes remain)"
+                truncation = "the block at byte \(position) is cut short (\(remaining) bytes remain)"
                 offset = file.count
                 return nil
             }
@@ -204,42 +255,47 @@ public struct CaptureReader {
                 // A section header sets the byte order for itself and everything after it.
                 let byteOrder = file.u32(start + 8)
                 guard byteOrder == 0x1a2b_3c4d || byteOrder == 0x4d3c_2b1a else {
-                    throw .badBlock(offset: start, reason: "bad byte-order magic in a section header")
+                    throw .badBlock(offset: position, reason: "bad byte-order magic in a section header")
                 }
                 bigEndian = byteOrder == 0x1a2b_3c4d
             }
             let length = Int(file.u32(start + 4, bigEndian: bigEndian))
             guard length >= 12, length % 4 == 0 else {
-                throw .badBlock(offset: start, reason: "impossible block length \(length)")
+                throw .badBlock(offset: position, reason: "impossible block length \(length)")
             }
             let isPacket = type == 6 || type == 3 || type == 2
             guard length <= remaining else {
                 let plausible = isPacket ? Self.maximumCapturedLength + 64 : Self.maximumBlockLength
+                let left = fileSize - position
                 guard length <= plausible else {
-                    throw .badBlock(offset: start, reason: "block claims \(length) bytes, only \(remaining) remain")
+                    // Past the end of the file, or (read a window at a time) larger than a block
+                    // is allowed to be: not held in memory.
+                    let reason = length > left ? "only \(left) remain" : "more than the \(plausible) read for such a block"
+                    throw .badBlock(offset: position, reason: "block claims \(length) bytes, \(reason)")
                 }
+                guard isLastWindow else { return waitForMoreData() }
                 if isPacket { recordIndex += 1 }
-                truncation = "the block at byte \(start) claims \(length) bytes, only \(remaining) remain"
+                truncation = "the block at byte \(position) claims \(length) bytes, only \(remaining) remain"
                 offset = file.count
                 return nil
             }
             guard file.u32(start + length - 4, bigEndian: bigEndian) == UInt32(length) else {
-                throw .badBlock(offset: start, reason: "its trailing length differs from its leading length \(length)")
+                throw .badBlock(offset: position, reason: "its trailing length differs from its leading length \(length)")
             }
             offset = start + length
             let body = file.subview(at: start + 8, count: length - 12)
             switch type {
             case 0x0a0d_0d0a:
-                guard body.has(16, at: 0) else { throw .badBlock(offset: start, reason: "section header too short") }
+                guard body.has(16, at: 0) else { throw .badBlock(offset: position, reason: "section header too short") }
                 interfaces.removeAll(keepingCapacity: true)
             case 1:
-                try describeInterface(body, at: start)
+                try describeInterface(body, at: position)
             case 6, 2:
                 recordIndex += 1
-                return try packetBlock(body, type: type, at: start)
+                return try packetBlock(body, type: type, at: position)
             case 3:
                 recordIndex += 1
-                return try simplePacketBlock(body, at: start)
+                return try simplePacketBlock(body, at: position)
             default:
                 continue  // name resolution, statistics, custom, decryption secrets, ...: not needed
             }

@@ -81,11 +81,11 @@ func analyzeFiles(
     limits: TrackingLimits = TrackingLimits(), mode: StreamMode = .collect
 ) -> ([CaptureAnalysis], ExitCode) {
     // Open every file first: sizes for the progress line, and errors in a stable order.
-    var opened: [(index: Int, file: MappedFile)] = []
+    var opened: [(index: Int, file: CaptureFile)] = []
     var failed = false
     for (index, path) in files.enumerated() {
         do {
-            opened.append((index, try MappedFile(path: path)))
+            opened.append((index, try CaptureFile(path: path)))
         } catch {
             Console.error("\(path): \(error)")
             failed = true
@@ -112,7 +112,7 @@ func analyzeFiles(
             }
             if mode == .jsonLines {
                 // The precision is known once the file header is read; peek at it first.
-                let digits = file.withBytes { (try? CaptureReader($0.view))?.timestampDigits ?? 6 }
+                let digits = CaptureAnalyzer.timestampDigits(of: file)
                 let stream = BackgroundJSONLines(output: output, timestampDigits: digits, file: named ? path : nil)
                 lines = stream
                 options.onConnection = stream.append

@@ -60,16 +60,16 @@ struct Explain: ParsableCommand {
                 throw ValidationError(error.description)
             }
         }
-        let mapped: MappedFile
+        let opened: CaptureFile
         do {
-            mapped = try MappedFile(path: file)
+            opened = try CaptureFile(path: file)
         } catch {
             Console.error("\(error)")
             throw ExitCode.cannotOpen
         }
         var missing: [Int] = []
         var limited: (shown: Int, of: Int)?
-        let (analysis, explanations) = Explainer.explain(file: mapped, name: file, options: options) { analysis in
+        let (analysis, explanations) = Explainer.explain(file: opened, name: file, options: options) { analysis in
             let ids = analysis.connections.map(\.id)
             if !connections.isEmpty {
                 missing = connections.filter { !ids.contains($0) }

@@ -112,7 +112,7 @@ struct Run: ParsableCommand {
         var text = ""
         for result in results {
             text += "\n== \(result.scenario.name): \(result.scenario.summary)\n\n"
-            guard let file = try? MappedFile(path: result.capturePath) else {
+            guard let file = try? CaptureFile(path: result.capturePath) else {
                 text += "(the capture \(result.capturePath) could not be read back)\n"
                 continue
             }

@@ -44,7 +44,7 @@ struct LiveTests {
 
     /// Every connection of the capture at `path` as a text ladder.
     static func ladders(_ path: String) -> String {
-        guard let file = try? MappedFile(path: path) else { return "(capture \(path) unreadable)" }
+        guard let file = try? CaptureFile(path: path) else { return "(capture \(path) unreadable)" }
         let (_, explanations) = Explainer.explain(file: file, name: path, options: AnalysisOptions()) {
             $0.connections.map(\.id)
         }
@@ -60,7 +60,7 @@ struct LiveTests {
         mkdir(directory, 0o755)
         for scenario in Scenario.all {
             let result = try ScenarioRunner.run(scenario, options: options)
-            let file = try MappedFile(path: result.capturePath)
+            let file = try CaptureFile(path: result.capturePath)
             let (_, explanations) = Explainer.explain(file: file, name: result.capturePath, options: AnalysisOptions()) {
                 $0.connections.map(\.id)
             }
