@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import TeardownAnalysis
 import TeardownExplain
 import TeardownReport
@@ -5,7 +8,8 @@ import TeardownWire
 
 /// libFuzzer entry point: arbitrary bytes through the capture reader, the decoder, the tracker
 /// (with Zeek's state machine), the classifier, every report writer and the ladder diagrams. Any
-/// trap, hang or runaway allocation is a bug.
+/// trap, hang or runaway allocation is a bug. The same bytes are also read back from a file 64
+/// bytes at a time, and must give the same report as the whole input in memory.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = ByteView(UnsafeRawBufferPointer(start: data, count: size))
@@ -25,5 +29,16 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = Evidence.phrase(connection)
     }
     _ = CheckReport(expectation: TeardownExpectation(allowed: [.graceful])).evaluate([analysis]).junit.render()
+    let path = "/dev/shm/teardown-fuzz-\(getpid())"
+    if let handle = fopen(path, "wb") {
+        fwrite(data, 1, size, handle)
+        fclose(handle)
+        var windowed = AnalysisOptions()
+        windowed.readSize = 64
+        if var again = try? CaptureAnalyzer.analyze(fileAt: path, options: windowed) {
+            again.file = analysis.file
+            precondition(JSONReport.document(again) == JSONReport.document(analysis), "reading in windows changed the report")
+        }
+    }
     return 0
 }
