@@ -53,7 +53,11 @@ final class SharedOutput: Sendable {
             guard let index = chunks.firstIndex(where: { $0.value.count >= capacity }) else { return nil }
             return chunks.remove(at: index).value
         }
-        return reusable ?? .allocate(byteCount: max(capacity, 1 << 18), alignment: 64)
+        // New chunks are a multiple of 64 KiB with room to spare, so that the usual sizes (a flush
+        // of 256 KiB plus part of a line) all fit any spare chunk: sized exactly, a request a few
+        // bytes larger than every spare allocated one more, and the spares grew with the output.
+        let size = (max(capacity, 1 << 18) + (1 << 16)) & ~((1 << 16) - 1)
+        return reusable ?? .allocate(byteCount: size, alignment: 64)
     }
 
     /// Writes all of `bytes` to standard output; gives up silently on an error (a closed pipe ends
@@ -88,7 +92,7 @@ final class BackgroundJSONLines: @unchecked Sendable {
     private let file: String?
 
     /// - Parameter file: included in every line when given (several input files).
-    init(output: SharedOutput, timestampDigits: Int, file: String?, depth: Int = 4) {
+    init(output: SharedOutput, timestampDigits: Int, file: String?, depth: Int = 2) {
         stream = JSONLinesStream(flushSize: 1 << 18, sink: output.write)
         self.timestampDigits = timestampDigits
         self.file = file
