@@ -145,50 +145,55 @@ public enum CaptureAnalyzer {
                 analysis.truncation = reader.truncation
             }
             var nextProgress = progressInterval
+            // Records of one window, then the next window, until the file ends.
             while true {
-            while let record = try reader.next() {
-                analysis.packets += 1
-                if analysis.packets % ConnectionTable.expiryInterval == 0 {
-                    while let pending = ring.popOldest() { ingest(pending, into: &table, selected: &selected, onSegment) }
-                    table.expire(into: &delivery)
-                    if reader.bytesRead >= nextProgress {
-                        nextProgress = reader.bytesRead + progressInterval
-                        options.onProgress?(reader.bytesRead, analysis.packets)
+                while let record = try reader.next() {
+                    analysis.packets += 1
+                    if analysis.packets % ConnectionTable.expiryInterval == 0 {
+                        while let pending = ring.popOldest() {
+                            ingest(pending, into: &table, selected: &selected, onSegment)
+                        }
+                        table.expire(into: &delivery)
+                        if reader.bytesRead >= nextProgress {
+                            nextProgress = reader.bytesRead + progressInterval
+                            options.onProgress?(reader.bytesRead, analysis.packets)
+                        }
+                    }
+                    guard record.linkType.isSupported else {
+                        analysis.unsupportedLinkPackets += 1
+                        continue
+                    }
+                    if let filter, !filter.matches(record) {
+                        analysis.filteredPackets += 1
+                        continue
+                    }
+                    do {
+                        // Decoded straight into the ring entry it waits in.
+                        let entry = ring.nextEntry
+                        switch try PacketDecoder.decode(
+                            record.bytes, linkType: record.linkType, originalLength: record.originalLength,
+                            timestamp: record.timestamp, into: &entry.pointee.segment)
+                        {
+                        case .tcp:
+                            analysis.tcpPackets += 1
+                            let lookup = FlowLookup(entry.pointee.segment)
+                            entry.pointee.lookup = lookup
+                            entry.pointee.packetNumber = record.index
+                            entry.pointee.selected = selector?.matches(record) ?? false
+                            table.prefetchSlot(for: lookup)
+                            if let middle = ring.push() { table.prefetchState(hash: middle) }
+                            if ring.isFull, let pending = ring.popOldest() {
+                                ingest(pending, into: &table, selected: &selected, onSegment)
+                            }
+                        case .notTCP:
+                            analysis.notTCPPackets += 1
+                        case .laterFragment:
+                            analysis.fragmentPackets += 1
+                        }
+                    } catch {
+                        analysis.undecodablePackets += 1
                     }
                 }
-                guard record.linkType.isSupported else {
-                    analysis.unsupportedLinkPackets += 1
-                    continue
-                }
-                if let filter, !filter.matches(record) {
-                    analysis.filteredPackets += 1
-                    continue
-                }
-                do {
-                    // Decoded straight into the ring entry it waits in.
-                    let entry = ring.nextEntry
-                    switch try PacketDecoder.decode(
-                        record.bytes, linkType: record.linkType, originalLength: record.originalLength,
-                        timestamp: record.timestamp, into: &entry.pointee.segment)
-                    {
-                    case .tcp:
-                        analysis.tcpPackets += 1
-                        let lookup = FlowLookup(entry.pointee.segment)
-                        entry.pointee.lookup = lookup
-                        entry.pointee.packetNumber = record.index
-                        entry.pointee.selected = selector?.matches(record) ?? false
-                        table.prefetchSlot(for: lookup)
-                        if let middle = ring.push() { table.prefetchState(hash: middle) }
-                        if ring.isFull, let pending = ring.popOldest() { ingest(pending, into: &table, selected: &selected, onSegment) }
-                    case .notTCP:
-                        analysis.notTCPPackets += 1
-                    case .laterFragment:
-                        analysis.fragmentPackets += 1
-                    }
-                } catch {
-                    analysis.undecodablePackets += 1
-                }
-            }
                 guard reader.needsMoreData else { break }
                 let window = try nextWindow(reader.windowOffset)
                 reader.resume(with: window.view, isLastWindow: window.isLast)
