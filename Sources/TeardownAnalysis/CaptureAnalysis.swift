@@ -76,6 +76,10 @@ public struct AnalysisOptions {
     /// instead of collecting them in ``CaptureAnalysis/connections``: memory then depends on
     /// concurrent connections only.
     public var onConnection: ((Connection) -> Void)?
+    /// Called instead of `onConnection` with each finished connection whose result is not built
+    /// yet: a caller that formats results on another thread builds them there
+    /// (``FinishedConnection/classified()``), off the analysing thread.
+    public var onFinished: ((FinishedConnection) -> Void)?
     /// Called every 512 KiB of file with the bytes read so far and the packets read.
     public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
     /// Whether to compute Zeek's `conn_state` and `history` for each connection (on by default;
@@ -129,7 +133,8 @@ public enum CaptureAnalyzer {
         var analysis = CaptureAnalysis(file: name)
         var table = ConnectionTable(limits: options.limits, tracksZeek: options.tracksZeek)
         var selected = Set<Int>()
-        var delivery = Delivery(onConnection: options.onConnection, countsOnly: options.countsOnly)
+        var delivery = Delivery(
+            onConnection: options.onConnection, onFinished: options.onFinished, countsOnly: options.countsOnly)
         let filter = options.filter, selector = options.selector
         // Decoded segments wait in a small ring so that their slots and states can be prefetched
         // before they are ingested, in capture order (memory-level parallelism: the table is far
@@ -216,7 +221,7 @@ public enum CaptureAnalyzer {
         }
         analysis.connectionCount = delivery.connectionCount
         analysis.totalLostBytes = delivery.totalLostBytes
-        if options.onConnection == nil && !options.countsOnly {
+        if options.onConnection == nil && options.onFinished == nil && !options.countsOnly {
             delivery.collected.sort { $0.id < $1.id }
             analysis.connections = delivery.collected
         }
@@ -278,11 +283,23 @@ public enum CaptureAnalyzer {
     }
 }
 
+/// A finished connection whose ``Connection`` is not built yet: its final tracking state, copied
+/// out of the table. ``classified()`` builds the result, on any thread.
+public struct FinishedConnection: Sendable {
+    let state: ConnectionState
+
+    /// The connection's result (what `onConnection` would have been given).
+    public func classified() -> Connection {
+        withUnsafePointer(to: state) { TeardownClassifier.classify($0) }
+    }
+}
+
 /// Where the table hands finished connections: counted, then streamed to `onConnection` or kept.
 /// A value passed `inout` rather than a closure: a closure capturing the analysis cost a dynamic
 /// exclusivity check per connection, and a dictionary of counts a hash of the verdict's name.
 struct Delivery: ConnectionSink {
     let onConnection: ((Connection) -> Void)?
+    let onFinished: ((FinishedConnection) -> Void)?
     /// Whether only the counts are wanted (no ``Connection`` is built).
     let countsOnly: Bool
     var collected: [Connection] = []
@@ -293,10 +310,11 @@ struct Delivery: ConnectionSink {
 
     mutating func receive(_ state: UnsafePointer<ConnectionState>) {
         connectionCount += 1
-        if countsOnly {
+        if countsOnly || onFinished != nil {
             let outcome = TeardownClassifier.outcome(state)
             counts[outcome.verdict.ordinal] += 1
             totalLostBytes += outcome.lostBytes.client + outcome.lostBytes.server
+            onFinished?(FinishedConnection(state: state.pointee))
             return
         }
         let connection = TeardownClassifier.classify(state)

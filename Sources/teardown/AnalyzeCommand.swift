@@ -115,7 +115,7 @@ func analyzeFiles(
                 let digits = CaptureAnalyzer.timestampDigits(of: file)
                 let stream = BackgroundJSONLines(output: output, timestampDigits: digits, file: named ? path : nil)
                 lines = stream
-                options.onConnection = stream.append
+                options.onFinished = stream.append
             }
             let analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options)
             lines?.finish()

@@ -75,9 +75,9 @@ final class SharedOutput: Sendable {
     }
 }
 
-/// JSON Lines formatted on a thread of its own: the analysis hands over finished connections in
-/// batches and goes on tracking while another core formats them (formatting a line costs about as
-/// much as tracking the connection's packets). Lines reach `output` in the order the connections
+/// JSON Lines built and formatted on a thread of its own: the analysis hands over finished
+/// connections in batches, their results not yet built, and goes on tracking while another core
+/// classifies and formats them (that costs about as much as tracking the connection's packets). Lines reach `output` in the order the connections
 /// were appended; at most `depth` batches wait at once, so memory stays bounded.
 final class BackgroundJSONLines: @unchecked Sendable {
     static let batchSize = 256
@@ -85,7 +85,7 @@ final class BackgroundJSONLines: @unchecked Sendable {
     private let queue = DispatchQueue(label: "teardown.jsonl")
     private let room: DispatchSemaphore
     /// Filled by the analysing thread only.
-    private var batch: [Connection] = []
+    private var batch: [FinishedConnection] = []
     /// Used on `queue` only.
     private let stream: JSONLinesStream
     private let timestampDigits: Int
@@ -101,7 +101,7 @@ final class BackgroundJSONLines: @unchecked Sendable {
     }
 
     /// Adds a finished connection (from the analysing thread).
-    func append(_ connection: Connection) {
+    func append(_ connection: FinishedConnection) {
         batch.append(connection)
         if batch.count == Self.batchSize { handOver() }
     }
@@ -120,7 +120,7 @@ final class BackgroundJSONLines: @unchecked Sendable {
         batch.reserveCapacity(Self.batchSize)
         queue.async { [self] in
             for connection in connections.value {
-                stream.append(connection, timestampDigits: timestampDigits, file: file)
+                stream.append(connection.classified(), timestampDigits: timestampDigits, file: file)
             }
             room.signal()
         }

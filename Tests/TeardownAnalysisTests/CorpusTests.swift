@@ -47,4 +47,20 @@ struct CorpusTests {
             #expect(counted.connections.isEmpty, "\(name)")
         }
     }
+
+    @Test("results built later from the finished state (onFinished) equal the ones built at once")
+    func finishedLater() throws {
+        for name in Fixtures.files(in: Fixtures.corpus + "/traces") {
+            let path = Fixtures.corpus + "/traces/" + name
+            let full = try CaptureAnalyzer.analyze(fileAt: path)
+            var finished: [FinishedConnection] = []
+            var options = AnalysisOptions()
+            options.onFinished = { finished.append($0) }
+            let deferred = try CaptureAnalyzer.analyze(fileAt: path, options: options)
+            #expect(finished.map { $0.classified() }.sorted { $0.id < $1.id } == full.connections, "\(name)")
+            #expect(deferred.verdictCounts == full.verdictCounts, "\(name)")
+            #expect(deferred.totalLostBytes == full.totalLostBytes, "\(name)")
+            #expect(deferred.connections.isEmpty, "\(name)")
+        }
+    }
 }
