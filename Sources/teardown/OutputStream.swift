@@ -92,7 +92,7 @@ final class BackgroundJSONLines: @unchecked Sendable {
     private let file: String?
 
     /// - Parameter file: included in every line when given (several input files).
-    init(output: SharedOutput, timestampDigits: Int, file: String?, depth: Int = 2) {
+    init(output: SharedOutput, timestampDigits: Int, file: String?, depth: Int = 8) {
         stream = JSONLinesStream(flushSize: 1 << 18, sink: output.write)
         self.timestampDigits = timestampDigits
         self.file = file
