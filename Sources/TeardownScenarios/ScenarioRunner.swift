@@ -55,6 +55,8 @@ public enum ScenarioRunner {
         }
         let keep = options.outputDirectory != nil
         let path = options.outputDirectory.map { "\($0)/\(scenario.name).pcap" } ?? TemporaryFile.make(prefix: scenario.name)
+        // Removed on every way out, errors included (a failed capture left its empty file behind).
+        defer { if !keep { unlink(path) } }
         var configuration = CaptureConfiguration(outputPath: path)
         configuration.interface = options.interface
         configuration.linkType = options.linkType
@@ -86,7 +88,6 @@ public enum ScenarioRunner {
         } catch {
             throw .pcap(operation: "reading the capture back", detail: error.description)
         }
-        if !keep { unlink(path) }
         if statistics.dropped > 0 { failures.append("the kernel dropped \(statistics.dropped) packets") }
         if analysis.connections.count != 1 {
             failures.append("expected 1 connection, captured \(analysis.connections.count)")

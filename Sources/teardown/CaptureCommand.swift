@@ -71,6 +71,8 @@ struct Capture: ParsableCommand {
         // than have SIGXFSZ kill the process with the file half-written and no message.
         signal(SIGXFSZ, SIG_IGN)
         let path = write ?? TemporaryFile.make(prefix: "capture")
+        // A capture nobody asked to keep is removed on every way out, errors included.
+        defer { if write == nil { unlink(path) } }
         var configuration = CaptureConfiguration(outputPath: path)
         configuration.interface = interface
         configuration.filter = filter.isEmpty ? nil : filter
@@ -91,7 +93,6 @@ struct Capture: ParsableCommand {
                 child = try ChildProcess(command)
             } catch {
                 _ = try? capture.stop(quietPeriod: 0)
-                if write == nil { unlink(path) }
                 Console.error(error.description)
                 throw ExitCode(127)
             }
@@ -129,7 +130,6 @@ struct Capture: ParsableCommand {
             let note = interface == "lo" ? " (on lo libpcap's counters see every packet twice)" : ""
             Console.error("warning: the kernel dropped packets: ps_drop = \(statistics.dropped)\(note); the capture is incomplete")
         }
-        defer { if write == nil { unlink(path) } }
         if !quiet {
             do {
                 let analysis = try CaptureAnalyzer.analyze(fileAt: path)
