@@ -75,7 +75,8 @@ public struct CaptureReader {
     var interfaces: [Interface] = []
     /// A classic pcap file's one link type, kept apart from `interfaces` for the per-record path.
     @usableFromInline var classicLinkType = LinkType(rawValue: 0)
-    /// Whether the file is classic pcap with nanosecond timestamps (read per record).
+    /// Whether the file is classic pcap with nanosecond timestamps, read per record: comparing
+    /// `format` with `.pcapNanosecond` there cost 10 instructions a packet (callgrind).
     @usableFromInline let isNanosecondPcap: Bool
 
     /// The container format.
