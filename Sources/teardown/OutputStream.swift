@@ -77,8 +77,9 @@ final class SharedOutput: Sendable {
 
 /// JSON Lines built and formatted on a thread of its own: the analysis hands over finished
 /// connections in batches, their results not yet built, and goes on tracking while another core
-/// classifies and formats them (that costs about as much as tracking the connection's packets). Lines reach `output` in the order the connections
-/// were appended; at most `depth` batches wait at once, so memory stays bounded.
+/// classifies and formats them (that costs about as much as tracking the connection's packets).
+/// Lines reach `output` in the order the connections were appended; at most `depth` batches wait
+/// at once, so memory stays bounded.
 final class BackgroundJSONLines: @unchecked Sendable {
     static let batchSize = 256
 
@@ -115,11 +116,11 @@ final class BackgroundJSONLines: @unchecked Sendable {
     private func handOver() {
         guard !batch.isEmpty else { return }
         room.wait()
-        let connections = UncheckedSendable(batch)
+        let connections = batch
         batch = []
         batch.reserveCapacity(Self.batchSize)
         queue.async { [self] in
-            for connection in connections.value {
+            for connection in connections {
                 stream.append(connection.classified(), timestampDigits: timestampDigits, file: file)
             }
             room.signal()
