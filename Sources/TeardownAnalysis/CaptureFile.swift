@@ -40,13 +40,11 @@ public final class CaptureFile: @unchecked Sendable {
     private let descriptor: Int32
     /// The contents of a file that is not a regular one.
     private let contents: UnsafeMutableRawBufferPointer?
-    private let path: String
 
     /// Opens the file at `path`; `-` reads standard input.
     /// - Throws: `FileAccessError` when the file cannot be opened, is a directory, or (not a
     ///   regular file) cannot be read.
     public init(path: String) throws(FileAccessError) {
-        self.path = path
         let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileAccessError(path: path, code: errno, operation: "open") }
         var info = stat()

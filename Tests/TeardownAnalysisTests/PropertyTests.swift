@@ -80,6 +80,22 @@ struct PropertyTests {
         }
     }
 
+    @Test("a table drained through its public closures (expire, finishAll) hands over what connections() shows")
+    func drainedThroughClosures() {
+        for seed in Self.seeds {
+            let x = randomConversation(seed: seed, port: 1111)
+            let y = randomConversation(seed: seed &* 7 &+ 3, port: 2222)
+            var table = ConnectionTable(limits: TrackingLimits(linger: 0, idleTimeout: 300))
+            for (number, segment) in (x.segments + y.segments).enumerated() { table.ingest(segment, packetNumber: number + 1) }
+            let expected = table.connections()
+            var handed: [Connection] = []
+            table.expire { handed.append($0) }
+            table.finishAll { handed.append($0) }
+            #expect(handed.sorted { $0.id < $1.id } == expected, "seed \(seed)")
+            #expect(table.count == 0, "seed \(seed)")
+        }
+    }
+
     @Test("duplicating packets changes no verdict or byte count")
     func duplicates() {
         for seed in Self.seeds {
