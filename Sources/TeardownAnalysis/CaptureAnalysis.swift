@@ -76,10 +76,12 @@ public struct AnalysisOptions {
     /// instead of collecting them in ``CaptureAnalysis/connections``: memory then depends on
     /// concurrent connections only.
     public var onConnection: ((Connection) -> Void)?
-    /// Called instead of `onConnection` with each finished connection whose result is not built
-    /// yet: a caller that formats results on another thread builds them there
-    /// (``FinishedConnection/classified()``), off the analysing thread.
-    public var onFinished: ((FinishedConnection) -> Void)?
+    /// Called instead of `onConnection` with the finished connections in batches, their results
+    /// not built yet and Zeek's view of their packets not computed yet: a caller that formats
+    /// results on another thread completes the batches there, in order, with one
+    /// ``BatchCompleter``, and the analysing thread is spared that work (each batch covers a few
+    /// thousand packets).
+    public var onFinishedBatch: ((FinishedBatch) -> Void)?
     /// Called every 512 KiB of file with the bytes read so far and the packets read.
     public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
     /// Whether to compute Zeek's `conn_state` and `history` for each connection (on by default;
@@ -131,10 +133,13 @@ public enum CaptureAnalyzer {
         nextWindow: (_ consumed: Int) throws(CaptureFileError) -> (view: ByteView, isLast: Bool)
     ) -> CaptureAnalysis {
         var analysis = CaptureAnalysis(file: name)
-        var table = ConnectionTable(limits: options.limits, tracksZeek: options.tracksZeek)
+        let onFinishedBatch = options.onFinishedBatch
+        let zeek: ZeekTracking = !options.tracksZeek ? .off : onFinishedBatch != nil ? .deferred : .inline
+        var table = ConnectionTable(limits: options.limits, zeek: zeek, batches: onFinishedBatch != nil)
         var selected = Set<Int>()
         var delivery = Delivery(
-            onConnection: options.onConnection, onFinished: options.onFinished, countsOnly: options.countsOnly)
+            onConnection: options.onConnection, onFinishedBatch: onFinishedBatch,
+            countsOnly: options.countsOnly || onFinishedBatch != nil)
         let filter = options.filter, selector = options.selector
         // Decoded segments wait in a small ring so that their slots and states can be prefetched
         // before they are ingested, in capture order (memory-level parallelism: the table is far
@@ -221,7 +226,7 @@ public enum CaptureAnalyzer {
         }
         analysis.connectionCount = delivery.connectionCount
         analysis.totalLostBytes = delivery.totalLostBytes
-        if options.onConnection == nil && options.onFinished == nil && !options.countsOnly {
+        if options.onConnection == nil && !delivery.countsOnly {
             delivery.collected.sort { $0.id < $1.id }
             analysis.connections = delivery.collected
         }
@@ -283,24 +288,14 @@ public enum CaptureAnalyzer {
     }
 }
 
-/// A finished connection whose ``Connection`` is not built yet: its final tracking state, copied
-/// out of the table. ``classified()`` builds the result, on any thread.
-public struct FinishedConnection: Sendable {
-    let state: ConnectionState
-
-    /// The connection's result (what `onConnection` would have been given).
-    public func classified() -> Connection {
-        withUnsafePointer(to: state) { TeardownClassifier.classify($0) }
-    }
-}
-
 /// Where the table hands finished connections: counted, then streamed to `onConnection` or kept.
 /// A value passed `inout` rather than a closure: a closure capturing the analysis cost a dynamic
 /// exclusivity check per connection, and a dictionary of counts a hash of the verdict's name.
 struct Delivery: ConnectionSink {
     let onConnection: ((Connection) -> Void)?
-    let onFinished: ((FinishedConnection) -> Void)?
-    /// Whether only the counts are wanted (no ``Connection`` is built).
+    let onFinishedBatch: ((FinishedBatch) -> Void)?
+    /// Whether only the counts are wanted here (no ``Connection`` is built: not at all, or on
+    /// another thread from a ``FinishedBatch``).
     let countsOnly: Bool
     var collected: [Connection] = []
     /// Connections per verdict, indexed by ``Verdict/ordinal``.
@@ -308,16 +303,15 @@ struct Delivery: ConnectionSink {
     var connectionCount = 0
     var totalLostBytes: Int64 = 0
 
-    mutating func receive(_ state: UnsafePointer<ConnectionState>) {
+    mutating func receive(_ state: UnsafePointer<ConnectionState>, zeek: UnsafePointer<ZeekTracker>?) {
         connectionCount += 1
-        if countsOnly || onFinished != nil {
+        if countsOnly {
             let outcome = TeardownClassifier.outcome(state)
             counts[outcome.verdict.ordinal] += 1
             totalLostBytes += outcome.lostBytes.client + outcome.lostBytes.server
-            onFinished?(FinishedConnection(state: state.pointee))
             return
         }
-        let connection = TeardownClassifier.classify(state)
+        let connection = TeardownClassifier.classify(state, zeek: zeek)
         counts[connection.verdict.ordinal] += 1
         totalLostBytes += connection.totalLostBytes
         if let onConnection {
@@ -326,6 +320,8 @@ struct Delivery: ConnectionSink {
             collected.append(connection)
         }
     }
+
+    mutating func receive(_ batch: FinishedBatch) { onFinishedBatch?(batch) }
 }
 
 /// A fixed ring of decoded segments waiting to be ingested: slots are prefetched on entry, states

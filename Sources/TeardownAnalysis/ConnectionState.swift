@@ -40,9 +40,6 @@ struct ConnectionState: Sendable {
     var facts = Facts()
     var firstSeen: Timestamp
     var lastSeen: Timestamp
-    /// Zeek's view of the same packets, for `zeekState` and `history`. Last, so that a table that
-    /// does not track it can leave its cache lines alone.
-    var zeek = ZeekTracker()
 
     init(key: FlowKey, hash: UInt64, id: Int, timestamp: Timestamp) {
         self.key = key
@@ -54,7 +51,6 @@ struct ConnectionState: Sendable {
 
     /// Drops the heap storage a free table entry no longer needs.
     mutating func releaseStorage() {
-        zeek.earlier = []
         a.covered = CoveredRanges()
         b.covered = CoveredRanges()
     }
@@ -74,8 +70,7 @@ struct ConnectionState: Sendable {
     // MARK: Ingest
 
     /// Updates the state with one segment travelling from `a` (`fromA`) or from `b`.
-    mutating func ingest(_ segment: TCPSegment, fromA: Bool, packetNumber: Int, tracksZeek: Bool = true) {
-        let previousLastSeen = lastSeen
+    mutating func ingest(_ segment: TCPSegment, fromA: Bool, packetNumber: Int) {
         if segment.timestamp < firstSeen { firstSeen = segment.timestamp }
         if segment.timestamp > lastSeen { lastSeen = segment.timestamp }
         // Sender and receiver chosen by pointer, so one copy of the update runs for both
@@ -85,9 +80,6 @@ struct ConnectionState: Sendable {
             Self.update(
                 sender: &(fromA ? a : b).pointee, receiver: &(fromA ? b : a).pointee, state: &state.pointee.facts,
                 segment, fromA: fromA, packetNumber)
-        }
-        if tracksZeek {
-            zeek.ingest(segment, fromA: fromA, originatorIsA: facts.clientIsA, previousLastSeen: previousLastSeen)
         }
     }
 
@@ -255,7 +247,7 @@ struct ConnectionState: Sendable {
 
 /// A small set of ``Note`` values in one word.
 struct NoteSet: Sendable, Hashable {
-    /// 16 bits (for 9 notes) keep the connection state at 512 bytes, 8 cache lines.
+    /// 16 bits (for 9 notes) keep the connection state within 6 cache lines.
     private var bits: UInt16 = 0
 
     mutating func insert(_ note: Note) { bits |= note.bit }

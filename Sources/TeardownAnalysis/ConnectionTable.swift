@@ -44,9 +44,13 @@ public struct ConnectionTable: ~Copyable, Sendable {
     private var nextID = 1
     private var lastIdleSweep: Int64 = .min
     private let limits: TrackingLimits
-    private let tracksZeek: Bool
-    /// Bytes of a state the prefetch stage asks for (the Zeek part only when it is tracked).
-    private let prefetchBytes: Int
+    private let zeekTracking: ZeekTracking
+    /// Zeek's view of the connection in the state of the same index (``ZeekTracking/inline``).
+    private var trackers: [ZeekTracker] = []
+    /// Whether finished connections also go to the sink in batches (``AnalysisOptions/onFinishedBatch``).
+    private let batches: Bool
+    /// The connections finished since the last hand-over, and Zeek's inputs (``ZeekTracking/deferred``).
+    private var batch = FinishedBatch()
     private let lingerNanoseconds: Int64
     private let idleNanoseconds: Int64
 
@@ -56,11 +60,17 @@ public struct ConnectionTable: ~Copyable, Sendable {
     public private(set) var count = 0
 
     /// Creates an empty table.
-    /// - Parameter tracksZeek: whether to compute Zeek's `conn_state` and `history` (``Connection/zeekRecords``);
-    ///   without them each packet touches fewer cache lines.
+    /// - Parameter tracksZeek: whether to compute Zeek's `conn_state` and `history` (``Connection/zeekRecords``).
     public init(limits: TrackingLimits = TrackingLimits(), expectedConnections: Int = 1024, tracksZeek: Bool = true) {
-        self.tracksZeek = tracksZeek
-        prefetchBytes = tracksZeek ? MemoryLayout<ConnectionState>.stride : MemoryLayout<ConnectionState>.offset(of: \ConnectionState.zeek)!
+        self.init(limits: limits, expectedConnections: expectedConnections, zeek: tracksZeek ? .inline : .off)
+    }
+
+    /// - Parameter batches: whether every finished connection also goes to the sink in a
+    ///   ``FinishedBatch``, with Zeek's inputs when `zeek` is ``ZeekTracking/deferred`` (which needs it).
+    init(limits: TrackingLimits, expectedConnections: Int = 1024, zeek: ZeekTracking, batches: Bool = false) {
+        precondition(zeek != .deferred || batches, "deferred Zeek tracking needs batches")
+        zeekTracking = zeek
+        self.batches = batches
         self.limits = limits
         // Clamped to [0, 10^9 s] so that no setting can overflow the nanosecond arithmetic.
         lingerNanoseconds = Int64(min(max(limits.linger, 0), 1e9) * 1e9)
@@ -109,7 +119,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
     private func prefetchState(at index: Int) {
         let start = states.address(of: index)
         var offset = 0
-        while offset < prefetchBytes {
+        while offset < MemoryLayout<ConnectionState>.size {
             teardown_prefetch(start + offset)
             offset += 64
         }
@@ -156,7 +166,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
 
     /// Whether a packet at `time` comes too late for the state at `index`: after the linger of a
     /// connection that ended, or after the idle timeout. Such a packet starts a new connection on
-    /// the tuple. (Reads fields in place: passing the 512-byte state by value would copy it.)
+    /// the tuple. (Reads fields in place: passing the 336-byte state by value would copy it.)
     @inline(__always)
     private func isOver(_ index: Int, at time: Int64) -> Bool {
         let quiet = Self.elapsed(from: states[index].lastSeen.nanoseconds, to: time)
@@ -165,7 +175,17 @@ public struct ConnectionTable: ~Copyable, Sendable {
 
     @inline(__always)
     private mutating func update(_ index: Int, _ segment: TCPSegment, fromA: Bool, packetNumber: Int) -> Int {
-        states[index].ingest(segment, fromA: fromA, packetNumber: packetNumber, tracksZeek: tracksZeek)
+        let previousLastSeen = states[index].lastSeen
+        states[index].ingest(segment, fromA: fromA, packetNumber: packetNumber)
+        if zeekTracking != .off {
+            let input = ZeekInput(
+                segment, fromA: fromA, originatorIsA: states[index].facts.clientIsA, previousLastSeen: previousLastSeen)
+            if zeekTracking == .inline {
+                trackers[index].ingest(input)
+            } else {
+                batch.events.append(ZeekEvent(input: input, slot: Int32(index)))
+            }
+        }
         if !states[index].facts.queuedAsEnded && states[index].hasEnded {
             states[index].facts.queuedAsEnded = true
             ended.append((Int32(index), states[index].id, segment.timestamp.nanoseconds))
@@ -176,7 +196,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
     private mutating func insert(key: FlowKey, hash: UInt64, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool) -> Int {
         let id = nextID
         nextID += 1
-        // Built straight into its place: a 512-byte state assembled elsewhere and then copied in
+        // Built straight into its place: a 336-byte state assembled elsewhere and then copied in
         // cost several copies per new connection.
         let index: Int
         if let reusable = free.popLast() {
@@ -188,6 +208,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
         } else {
             index = states.count
             states.append(ConnectionState(key: key, hash: hash, id: id, timestamp: segment.timestamp), growingTo: grownCapacity)
+            if zeekTracking == .inline { trackers.append(ZeekTracker()) }
         }
         if reused { states[index].facts.notes.insert(.portReused) }
         count += 1
@@ -208,11 +229,19 @@ public struct ConnectionTable: ~Copyable, Sendable {
         mask = newMask
     }
 
-    /// Removes the connection at `index` from the table and returns its result.
     /// Hands the connection at `index` to `sink` and removes it from the table.
     private mutating func remove<Sink: ConnectionSink>(_ index: Int, into sink: inout Sink) {
         // Handed over in place: reading `states[index]` as a value would copy the whole state.
-        sink.receive(states.pointer(at: index))
+        if zeekTracking == .inline {
+            trackers.withUnsafeBufferPointer { sink.receive(states.pointer(at: index), zeek: $0.baseAddress! + index) }
+            trackers[index] = ZeekTracker()
+        } else {
+            sink.receive(states.pointer(at: index), zeek: nil)
+        }
+        if batches {
+            batch.finished.append(FinishedBatch.Finished(position: batch.events.count, slot: Int32(index), state: states[index]))
+            if batch.finished.count >= Self.batchConnections { handOverBatch(to: &sink) }
+        }
         let hash = states[index].hash
         // Find the slot that points at it (none when a reuse of the tuple replaced it) and close
         // the gap by shifting later entries of the probe run back (no tombstones).
@@ -290,6 +319,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
                 remove(index, into: &sink)
             }
         }
+        if batch.events.count >= Self.batchInputs { handOverBatch(to: &sink) }
     }
 
     /// `to - from`, saturating: capture timestamps are hostile input and may be anything.
@@ -310,25 +340,64 @@ public struct ConnectionTable: ~Copyable, Sendable {
     mutating func finishAll<Sink: ConnectionSink>(into sink: inout Sink) {
         let remaining = states.indices.filter { states[$0].id != 0 }.sorted { states[$0].id < states[$1].id }
         for index in remaining { remove(index, into: &sink) }
+        if !batch.events.isEmpty || !batch.finished.isEmpty { handOverBatch(to: &sink) }
     }
 
     /// Every connection still held, classified as it stands, in order of first packet (for tests).
     public func connections() -> [Connection] {
-        states.indices.filter { states[$0].id != 0 }.sorted { states[$0].id < states[$1].id }
-            .map { TeardownClassifier.classify(states.pointer(at: $0)) }
+        trackers.withUnsafeBufferPointer { trackers in
+            states.indices.filter { states[$0].id != 0 }.sorted { states[$0].id < states[$1].id }
+                .map { TeardownClassifier.classify(states.pointer(at: $0), zeek: trackers.isEmpty ? nil : trackers.baseAddress! + $0) }
+        }
     }
+
+    /// Connections and Zeek inputs (packets) a batch gathers before it is handed over: enough that
+    /// handing over costs next to nothing per packet, few enough that the batches in flight stay in
+    /// the caches.
+    static let batchConnections = 256
+    static let batchInputs = 4096
+
+    /// Hands the batch to `sink` and starts the next, with the same room.
+    private mutating func handOverBatch<Sink: ConnectionSink>(to sink: inout Sink) {
+        var taken = FinishedBatch()
+        swap(&taken, &batch)
+        batch.events.reserveCapacity(taken.events.capacity)
+        batch.finished.reserveCapacity(taken.finished.capacity)
+        sink.receive(taken)
+    }
+}
+
+/// How a ``ConnectionTable`` computes Zeek's view of its connections (``Connection/zeekRecords``).
+enum ZeekTracking {
+    /// Not at all: the reports that do not print it save the work.
+    case off
+    /// Packet by packet, beside the tracking.
+    case inline
+    /// Elsewhere: the table records what Zeek's view needs of each packet beside the finished
+    /// connections it hands over in batches, and a ``BatchCompleter`` on another thread computes
+    /// the same view from them.
+    case deferred
 }
 
 /// Receives the connections a ``ConnectionTable`` hands over, as their final state: the sink
 /// decides how much of the result to build (a count needs only the verdict). A generic sink is
 /// called directly, without the closure context (and its dynamic exclusivity checks) of a callback.
 protocol ConnectionSink {
-    /// `state` is valid only during the call.
-    mutating func receive(_ state: UnsafePointer<ConnectionState>)
+    /// `state` and `zeek` (Zeek's view of the connection, when the table tracks it inline) are
+    /// valid only during the call.
+    mutating func receive(_ state: UnsafePointer<ConnectionState>, zeek: UnsafePointer<ZeekTracker>?)
+    /// Receives the connections finished since the last batch again, with what their results
+    /// still need, when the table gathers batches.
+    mutating func receive(_ batch: FinishedBatch)
 }
 
 /// A callback as a sink, for the public closure-taking methods.
 private struct ClosureSink: ConnectionSink {
     let body: (Connection) -> Void
-    func receive(_ state: UnsafePointer<ConnectionState>) { body(TeardownClassifier.classify(state)) }
+    func receive(_ state: UnsafePointer<ConnectionState>, zeek: UnsafePointer<ZeekTracker>?) {
+        body(TeardownClassifier.classify(state, zeek: zeek))
+    }
+
+    /// Never called: the public initialiser makes no batches.
+    func receive(_ batch: FinishedBatch) {}
 }

@@ -6,7 +6,7 @@ import TeardownWire
 /// contract fixes (refused, attempt, abortive, half-closed, graceful, open).
 enum TeardownClassifier {
     /// What a verdict count needs, and the rest of the result starts from.
-    struct Outcome {
+    struct Outcome: Sendable {
         var verdict: Verdict
         var completed: Bool
         var firstCloser: FirstCloser?
@@ -22,11 +22,7 @@ enum TeardownClassifier {
     static func outcome(_ state: UnsafePointer<ConnectionState>) -> Outcome {
         let facts = state.pointee.facts
         let clientIsA = facts.clientIsA
-        // The endpoints are read through pointers: copies of them (two 136-byte values holding an
-        // array) were a fifth of the cost of a connection's classification.
-        let a = state.pointer(to: \.a)!, b = state.pointer(to: \.b)!
-        let client = clientIsA ? a : b
-        let server = clientIsA ? b : a
+        let (client, server) = endpoints(state)
         func side(fromA: Bool) -> Side { fromA == clientIsA ? .client : .server }
 
         let resetFromA = facts.resetFromA ?? facts.pendingResetFromA
@@ -80,15 +76,29 @@ enum TeardownClassifier {
             resetAcknowledged: resetAcknowledged, bytesAfterFirstFin: afterFirstFin, lostBytes: lost)
     }
 
-    /// Classifies the state `state` points at, read in place (a 512-byte state passed by value is
-    /// copied at every call).
-    static func classify(_ state: UnsafePointer<ConnectionState>) -> Connection {
-        let outcome = outcome(state)
+    /// The client's and the server's endpoint in `state`. Read through pointers: copies of them
+    /// (two 136-byte values holding an array) were a fifth of the cost of a classification.
+    @inline(__always)
+    static func endpoints(
+        _ state: UnsafePointer<ConnectionState>
+    ) -> (client: UnsafePointer<EndpointState>, server: UnsafePointer<EndpointState>) {
+        let a = state.pointer(to: \.a)!, b = state.pointer(to: \.b)!
+        return state.pointee.facts.clientIsA ? (a, b) : (b, a)
+    }
+
+    /// Classifies the state `state` points at, read in place (a state passed by value is copied
+    /// at every call), with Zeek's view of its packets when it was tracked.
+    static func classify(_ state: UnsafePointer<ConnectionState>, zeek: UnsafePointer<ZeekTracker>?) -> Connection {
+        classify(state, outcome: outcome(state), zeek: zeek)
+    }
+
+    /// ``classify(_:zeek:)`` with the outcome already worked out (``outcome(_:)``).
+    static func classify(
+        _ state: UnsafePointer<ConnectionState>, outcome: Outcome, zeek: UnsafePointer<ZeekTracker>?
+    ) -> Connection {
         let verdict = outcome.verdict, resetBy = outcome.resetBy
         let clientIsA = state.pointee.facts.clientIsA
-        let a = state.pointer(to: \.a)!, b = state.pointer(to: \.b)!
-        let client = clientIsA ? a : b
-        let server = clientIsA ? b : a
+        let (client, server) = endpoints(state)
         var notes = state.pointee.facts.notes
 
         if let resetter = resetBy, verdict == .abortive, outcome.resetAcknowledged {
@@ -122,10 +132,9 @@ enum TeardownClassifier {
         result.finTimes = PerSide(
             client: client.pointee.sentFIN ? client.pointee.finTime : nil,
             server: server.pointee.sentFIN ? server.pointee.finTime : nil)
-        if state.pointee.zeek.current.started {
+        if let zeek {
             result.zeekRecords = ZeekTracker.records(
-                of: state.pointer(to: \.zeek)!, originatorIsA: clientIsA, client: client, server: server,
-                lastSeen: state.pointee.lastSeen)
+                of: zeek, originatorIsA: clientIsA, client: client, server: server, lastSeen: state.pointee.lastSeen)
         }
         return result
     }

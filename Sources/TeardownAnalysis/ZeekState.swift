@@ -184,6 +184,40 @@ struct ZeekHistory: Sendable, Hashable {
     }
 }
 
+/// What Zeek's view of a connection reads of one of its packets: the segment's fields, its
+/// direction, and the connection's facts just before it. Small and self-contained, so that an
+/// analysis can hand these over to another thread and have Zeek's view computed there
+/// (``FinishedBatch``) with exactly the result it would have had inline.
+struct ZeekInput: Sendable {
+    var timestamp: Timestamp
+    /// The connection's latest packet time before this one (the end of a row this packet cuts off).
+    var previousLastSeen: Timestamp
+    var sequenceNumber: UInt32
+    var acknowledgmentNumber: UInt32
+    var payloadLength: UInt32
+    var window: UInt16
+    var flags: TCPFlags
+    var payloadCaptured: Bool
+    /// Sent by endpoint `a` of the flow key.
+    var fromA: Bool
+    /// Whether `a` is the originator (our client), decided with this packet applied.
+    var originatorIsA: Bool
+
+    @inline(__always)
+    init(_ segment: TCPSegment, fromA: Bool, originatorIsA: Bool, previousLastSeen: Timestamp) {
+        timestamp = segment.timestamp
+        self.previousLastSeen = previousLastSeen
+        sequenceNumber = segment.sequenceNumber
+        acknowledgmentNumber = segment.acknowledgmentNumber
+        payloadLength = segment.payloadLength
+        window = segment.window
+        flags = segment.flags
+        payloadCaptured = segment.payloadCaptured
+        self.fromA = fromA
+        self.originatorIsA = originatorIsA
+    }
+}
+
 /// One Zeek connection (one conn.log row): the per-endpoint state machine of
 /// `TCPSessionAdapter` and the `history` letters, fed packet by packet. The originator is this
 /// project's client (contract 1.2), decided before each packet is applied. Checksums are not
@@ -202,9 +236,9 @@ struct ZeekSession: Sendable, Hashable {
 
     private enum Once: UInt16 { case syn = 0, fin, rst, ack, data, finRST, multiFlag }
 
-    /// Applies one segment sent by `a` (`fromA`) or `b`; `fromOriginator` says whether its sender is
-    /// the originator.
-    mutating func ingest(_ segment: TCPSegment, fromA: Bool, fromOriginator: Bool) {
+    /// Applies one packet.
+    mutating func ingest(_ segment: ZeekInput) {
+        let fromA = segment.fromA, fromOriginator = segment.fromA == segment.originatorIsA
         if !started {
             started = true
             firstPacketFromA = fromA
@@ -232,7 +266,7 @@ struct ZeekSession: Sendable, Hashable {
     /// number: Zeek's `IsReuse`). Mutating only so that the call reads the session in place: a
     /// non-mutating call on the stored property copies the 200-byte session for every packet.
     @inline(__always)
-    mutating func endsBefore(_ segment: TCPSegment, originatorIsA: Bool) -> Bool {
+    mutating func endsBefore(_ segment: ZeekInput, originatorIsA: Bool) -> Bool {
         guard started else { return false }
         let o = originatorIsA ? a.state : b.state
         let r = originatorIsA ? b.state : a.state
@@ -257,7 +291,7 @@ struct ZeekSession: Sendable, Hashable {
 
     @inline(__always)
     private static func process(
-        _ segment: TCPSegment, endpoint e: inout ZeekEndpoint, peer p: inout ZeekEndpoint, fromA: Bool,
+        _ segment: ZeekInput, endpoint e: inout ZeekEndpoint, peer p: inout ZeekEndpoint, fromA: Bool,
         isOrig: Bool, _ history: inout ZeekHistory, _ seen: inout UInt16
     ) {
         let flags = segment.flags
@@ -515,13 +549,12 @@ struct ZeekTracker: Sendable, Hashable {
         return rows
     }
 
-    /// Applies `segment`; `previousLastSeen` is the connection's latest time before it (the end of
-    /// the current row, should this segment start a new one).
-    mutating func ingest(_ segment: TCPSegment, fromA: Bool, originatorIsA: Bool, previousLastSeen: Timestamp) {
-        if current.endsBefore(segment, originatorIsA: originatorIsA) {
-            earlier.append(current.record(originatorIsA: originatorIsA, lastSeen: previousLastSeen))
+    /// Applies one packet of the connection.
+    mutating func ingest(_ packet: ZeekInput) {
+        if current.endsBefore(packet, originatorIsA: packet.originatorIsA) {
+            earlier.append(current.record(originatorIsA: packet.originatorIsA, lastSeen: packet.previousLastSeen))
             current = ZeekSession()
         }
-        current.ingest(segment, fromA: fromA, fromOriginator: fromA == originatorIsA)
+        current.ingest(packet)
     }
 }

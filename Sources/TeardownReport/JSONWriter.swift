@@ -179,24 +179,14 @@ struct JSONWriter: ~Copyable {
     /// `"127.0.0.1:45170"` or `"[::1]:8080"`.
     mutating func field(_ name: StaticString, endpoint: SocketAddress) {
         key(name)
-        guard !endpoint.address.isIPv6 else {
-            appendString(endpoint.description)
-            return
-        }
-        reserve(2)
+        let isIPv6 = endpoint.address.isIPv6
+        reserve(IPAddress.maximumTextLength + 4)
         put(UInt8(ascii: "\""))
-        let value = UInt32(truncatingIfNeeded: endpoint.address.low)
-        var shift: UInt32 = 24
-        while true {
-            appendInteger(Int64(value >> shift & 0xff))
-            if shift == 0 { break }
-            reserve(1)
-            put(UInt8(ascii: "."))
-            shift -= 8
-        }
-        reserve(1)
+        if isIPv6 { put(UInt8(ascii: "[")) }
+        count += endpoint.address.writeText(to: base + count)
+        if isIPv6 { put(UInt8(ascii: "]")) }
         put(UInt8(ascii: ":"))
-        appendInteger(Int64(endpoint.port))
+        appendUnsigned(UInt64(endpoint.port))
         reserve(1)
         put(UInt8(ascii: "\""))
     }

@@ -75,29 +75,76 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// Dotted quad for IPv4; RFC 5952 text (lower case, longest zero run as `::`) for IPv6.
     public var description: String {
-        if !isIPv6 {
-            let v = UInt32(truncatingIfNeeded: low)
-            return "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"
+        String(unsafeUninitializedCapacity: Self.maximumTextLength) { writeText(to: $0.baseAddress!) }
+    }
+
+    /// The length of the longest ``description``: an IPv6 address without two zero groups in a row.
+    public static let maximumTextLength = 39
+
+    /// Writes ``description`` as ASCII to `buffer`, which must have room for ``maximumTextLength``
+    /// bytes, and returns its length. No `String` is built: reports print millions of addresses.
+    public func writeText(to buffer: UnsafeMutablePointer<UInt8>) -> Int {
+        var length = 0
+        guard isIPv6 else {
+            let value = UInt32(truncatingIfNeeded: low)
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let octet = value >> UInt32(shift) & 0xff
+                if octet >= 100 {
+                    buffer[length] = UInt8(ascii: "0") + UInt8(octet / 100)
+                    length += 1
+                }
+                if octet >= 10 {
+                    buffer[length] = UInt8(ascii: "0") + UInt8(octet / 10 % 10)
+                    length += 1
+                }
+                buffer[length] = UInt8(ascii: "0") + UInt8(octet % 10)
+                length += 1
+                if shift > 0 {
+                    buffer[length] = UInt8(ascii: ".")
+                    length += 1
+                }
+            }
+            return length
         }
-        var groups = [UInt16](repeating: 0, count: 8)
-        for i in 0..<4 {
-            groups[i] = UInt16(truncatingIfNeeded: high >> UInt64(48 - 16 * i))
-            groups[i + 4] = UInt16(truncatingIfNeeded: low >> UInt64(48 - 16 * i))
+        func group(_ index: Int) -> UInt16 {
+            UInt16(truncatingIfNeeded: (index < 4 ? high : low) >> UInt64(48 - 16 * (index % 4)))
         }
-        // The longest run of two or more zero groups becomes "::" (RFC 5952 §4.2).
-        var bestStart = -1, bestLength = 1, runStart = -1
-        for i in 0...8 {
-            if i < 8 && groups[i] == 0 {
-                if runStart < 0 { runStart = i }
+        // The longest run of two or more zero groups becomes "::", the first of equal runs
+        // (RFC 5952 §4.2).
+        var bestStart = 8, bestLength = 1, runStart = -1
+        for index in 0...8 {
+            if index < 8 && group(index) == 0 {
+                if runStart < 0 { runStart = index }
             } else if runStart >= 0 {
-                if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
+                if index - runStart > bestLength { (bestStart, bestLength) = (runStart, index - runStart) }
                 runStart = -1
             }
         }
-        func hex(_ range: Range<Int>) -> String {
-            range.map { String(groups[$0], radix: 16) }.joined(separator: ":")
+        let hexDigits: StaticString = "0123456789abcdef"
+        var index = 0
+        while index < 8 {
+            if index == bestStart {
+                buffer[length] = UInt8(ascii: ":")
+                buffer[length + 1] = UInt8(ascii: ":")
+                length += 2
+                index += bestLength
+                continue
+            }
+            if index > 0 && index != bestStart + bestLength {
+                buffer[length] = UInt8(ascii: ":")
+                length += 1
+            }
+            let value = group(index)
+            var shift: UInt16 = 12
+            while shift > 0 && value >> shift == 0 { shift -= 4 }
+            while true {
+                buffer[length] = hexDigits.utf8Start[Int(value >> shift & 0xf)]
+                length += 1
+                if shift == 0 { break }
+                shift -= 4
+            }
+            index += 1
         }
-        if bestStart < 0 { return hex(0..<8) }
-        return hex(0..<bestStart) + "::" + hex((bestStart + bestLength)..<8)
+        return length
     }
 }

@@ -115,7 +115,7 @@ func analyzeFiles(
                 let digits = CaptureAnalyzer.timestampDigits(of: file)
                 let stream = BackgroundJSONLines(output: output, timestampDigits: digits, file: named ? path : nil)
                 lines = stream
-                options.onFinished = stream.append
+                options.onFinishedBatch = stream.append
             }
             let analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options)
             lines?.finish()

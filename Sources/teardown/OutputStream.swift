@@ -75,19 +75,16 @@ final class SharedOutput: Sendable {
     }
 }
 
-/// JSON Lines built and formatted on a thread of its own: the analysis hands over finished
-/// connections in batches, their results not yet built, and goes on tracking while another core
-/// classifies and formats them (that costs about as much as tracking the connection's packets).
-/// Lines reach `output` in the order the connections were appended; at most `depth` batches wait
-/// at once, so memory stays bounded.
+/// JSON Lines built and formatted on a thread of its own: the analysis hands over its finished
+/// connections in batches (``FinishedBatch``), with their results not built yet and Zeek's view of
+/// their packets not computed yet, and goes on tracking while another core completes and formats
+/// them (that costs about as much as the tracking). Lines reach `output` in the order the
+/// connections finished; at most `depth` batches wait at once, so memory stays bounded.
 final class BackgroundJSONLines: @unchecked Sendable {
-    static let batchSize = 256
-
     private let queue = DispatchQueue(label: "teardown.jsonl")
     private let room: DispatchSemaphore
-    /// Filled by the analysing thread only.
-    private var batch: [FinishedConnection] = []
     /// Used on `queue` only.
+    private var completer = BatchCompleter()
     private let stream: JSONLinesStream
     private let timestampDigits: Int
     private let file: String?
@@ -98,32 +95,20 @@ final class BackgroundJSONLines: @unchecked Sendable {
         self.timestampDigits = timestampDigits
         self.file = file
         room = DispatchSemaphore(value: depth)
-        batch.reserveCapacity(Self.batchSize)
     }
 
-    /// Adds a finished connection (from the analysing thread).
-    func append(_ connection: FinishedConnection) {
-        batch.append(connection)
-        if batch.count == Self.batchSize { handOver() }
-    }
-
-    /// Formats what is left and returns once every line has been handed to the output.
-    func finish() {
-        handOver()
-        queue.sync { stream.flush() }
-    }
-
-    private func handOver() {
-        guard !batch.isEmpty else { return }
+    /// Queues a batch for completing and formatting (from the analysing thread); waits while
+    /// `depth` batches are already waiting.
+    func append(_ batch: FinishedBatch) {
         room.wait()
-        let connections = batch
-        batch = []
-        batch.reserveCapacity(Self.batchSize)
         queue.async { [self] in
-            for connection in connections {
-                stream.append(connection.classified(), timestampDigits: timestampDigits, file: file)
-            }
+            completer.complete(batch) { stream.append($0, timestampDigits: timestampDigits, file: file) }
             room.signal()
         }
+    }
+
+    /// Returns once every line has been handed to the output.
+    func finish() {
+        queue.sync { stream.flush() }
     }
 }

@@ -48,16 +48,20 @@ struct CorpusTests {
         }
     }
 
-    @Test("results built later from the finished state (onFinished) equal the ones built at once")
-    func finishedLater() throws {
+    @Test("results completed from finished batches (Zeek's view replayed elsewhere) equal the ones built inline")
+    func finishedBatches() throws {
         for name in Fixtures.files(in: Fixtures.corpus + "/traces") {
             let path = Fixtures.corpus + "/traces/" + name
             let full = try CaptureAnalyzer.analyze(fileAt: path)
-            var finished: [FinishedConnection] = []
+            var batches: [FinishedBatch] = []
             var options = AnalysisOptions()
-            options.onFinished = { finished.append($0) }
+            options.onFinishedBatch = { batches.append($0) }
             let deferred = try CaptureAnalyzer.analyze(fileAt: path, options: options)
-            #expect(finished.map { $0.classified() }.sorted { $0.id < $1.id } == full.connections, "\(name)")
+            var completer = BatchCompleter()
+            var completed: [Connection] = []
+            for batch in batches { completer.complete(batch) { completed.append($0) } }
+            #expect(completed.sorted { $0.id < $1.id } == full.connections, "\(name)")
+            #expect(batches.reduce(0) { $0 + $1.connectionCount } == full.connections.count, "\(name)")
             #expect(deferred.verdictCounts == full.verdictCounts, "\(name)")
             #expect(deferred.totalLostBytes == full.totalLostBytes, "\(name)")
             #expect(deferred.connections.isEmpty, "\(name)")

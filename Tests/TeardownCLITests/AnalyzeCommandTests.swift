@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TeardownTestSupport
 
@@ -54,6 +55,29 @@ struct AnalyzeCommandTests {
         #expect(lines.allSatisfy { $0.hasPrefix("{\"file\":") })
         let array = Command.teardown("analyze", "--format", "json", close, mixed)
         #expect(array.stdout.hasPrefix("[{\"file\":"))
+    }
+
+    @Test("--format jsonl (completed from batches on another thread) equals --format json, connection by connection")
+    func jsonlMatchesJSON() throws {
+        // Thousands of connections, many open across several batches of the analysis.
+        let (lines, document) = try Command.withSyntheticCapture(named: "jsonl-synth", packets: 60000, concurrent: 300) {
+            (Command.teardown("analyze", "--format", "jsonl", $0), Command.teardown("analyze", "--format", "json", $0))
+        }
+        #expect(lines.status == 0 && document.status == 0)
+        func byID(_ objects: [[String: Any]]) -> [NSDictionary] {
+            objects.sorted { ($0["id"] as? Int ?? 0) < ($1["id"] as? Int ?? 0) }.map { $0 as NSDictionary }
+        }
+        let streamed = try lines.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let whole = try #require(try JSONSerialization.jsonObject(with: Data(document.stdout.utf8)) as? [String: Any])
+        let connections = try #require(whole["connections"] as? [[String: Any]])
+        #expect(connections.count > 3000)
+        #expect(connections.contains { ($0["history"] as? String)?.isEmpty == false })
+        let (left, right) = (byID(streamed), byID(connections))
+        #expect(left.count == right.count)
+        // The first difference only: a failure message holding thousands of objects takes minutes.
+        if let first = zip(left, right).first(where: { $0 != $1 }) { Issue.record("jsonl \(first.0)\njson \(first.1)") }
     }
 
     @Test("--format zeek: a conn.log whose #fields name every column of every row")

@@ -123,38 +123,36 @@ struct ExplainCommandTests {
 
     @Test("on a capture it never saw, each connection's closer, resetter and lost bytes match the generator's truth")
     func independentTruth() throws {
-        let path = "/tmp/teardown-explain-synth-\(getpid()).pcap"
-        defer { unlink(path); unlink(path + ".truth.tsv") }
-        let made = Command.run([Command.binary("teardown-synth"), path, "4000", "--concurrent", "60", "--seed", "\(getpid())"])
-        #expect(made.status == 0, "\(made.stderr)")
-        let truth = String(decoding: try #require(FileManager.default.contents(atPath: path + ".truth.tsv")), as: UTF8.self)
-        // The truth per connection, in order for each tuple (a tuple may be reused).
-        var expected: [String: [(closer: String, resetter: String, lost: String)]] = [:]
-        var total = 0
-        for line in truth.split(separator: "\n").dropFirst() {
-            let f = line.split(separator: "\t").map(String.init)
-            // client server verdict completed firstCloser resetBy bytesC bytesS lostC lostS after
-            expected["\(canonical(f[0])) → \(canonical(f[1]))", default: []].append(
-                (f[4] == "null" ? "none" : f[4], f[5] == "null" ? "none" : f[5], "client \(f[8]), server \(f[9])"))
-            total += 1
-        }
-        let explained = Command.teardown("explain", "--color", "never", "--where", "tcp", path)
-        #expect(explained.status == 0, "\(explained.stderr)")
-        var checked = 0
-        var header = ""
-        for line in explained.stdout.split(separator: "\n") {
-            if line.hasPrefix("connection ") {
-                header = String(line.split(separator: ": ", maxSplits: 1)[1].split(separator: ",")[0])
-            } else if line.hasPrefix("verdict: ") {
-                let truth = try #require(expected[header]?.first, "no truth for \(header)")
-                expected[header]?.removeFirst()
-                #expect(line.contains("First closer: \(truth.closer)."), "\(header): \(line)")
-                #expect(line.contains("Reset by: \(truth.resetter)."), "\(header): \(line)")
-                #expect(line.contains("Lost bytes: \(truth.lost)."), "\(header): \(line)")
-                checked += 1
+        try Command.withSyntheticCapture(named: "explain-synth", packets: 4000, concurrent: 60) { path in
+            let truth = String(decoding: try #require(FileManager.default.contents(atPath: path + ".truth.tsv")), as: UTF8.self)
+            // The truth per connection, in order for each tuple (a tuple may be reused).
+            var expected: [String: [(closer: String, resetter: String, lost: String)]] = [:]
+            var total = 0
+            for line in truth.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: "\t").map(String.init)
+                // client server verdict completed firstCloser resetBy bytesC bytesS lostC lostS after
+                expected["\(canonical(f[0])) → \(canonical(f[1]))", default: []].append(
+                    (f[4] == "null" ? "none" : f[4], f[5] == "null" ? "none" : f[5], "client \(f[8]), server \(f[9])"))
+                total += 1
             }
+            let explained = Command.teardown("explain", "--color", "never", "--where", "tcp", path)
+            #expect(explained.status == 0, "\(explained.stderr)")
+            var checked = 0
+            var header = ""
+            for line in explained.stdout.split(separator: "\n") {
+                if line.hasPrefix("connection ") {
+                    header = String(line.split(separator: ": ", maxSplits: 1)[1].split(separator: ",")[0])
+                } else if line.hasPrefix("verdict: ") {
+                    let truth = try #require(expected[header]?.first, "no truth for \(header)")
+                    expected[header]?.removeFirst()
+                    #expect(line.contains("First closer: \(truth.closer)."), "\(header): \(line)")
+                    #expect(line.contains("Reset by: \(truth.resetter)."), "\(header): \(line)")
+                    #expect(line.contains("Lost bytes: \(truth.lost)."), "\(header): \(line)")
+                    checked += 1
+                }
+            }
+            #expect(checked == total && checked > 100, "explained \(checked) of \(total)")
         }
-        #expect(checked == total && checked > 100, "explained \(checked) of \(total)")
     }
 
     /// `[2001:db8:0:0:0:0:0:20]:80` as teardown prints it (`[2001:db8::20]:80`).

@@ -22,6 +22,27 @@ public enum Command {
         return String(executable[..<(executable.lastIndex(of: "/") ?? executable.startIndex)]) + "/" + name
     }
 
+    /// Runs `body` with the path of a fresh capture from `teardown-synth` (its ground truth beside
+    /// it, at the path plus `.truth.tsv`); both are removed afterwards. The seed is the process id,
+    /// so that every run sees a capture of its own.
+    public static func withSyntheticCapture<Result>(
+        named name: String, packets: Int, concurrent: Int, _ body: (_ path: String) throws -> Result
+    ) throws -> Result {
+        let path = "/tmp/teardown-\(name)-\(getpid()).pcap"
+        defer {
+            unlink(path)
+            unlink(path + ".truth.tsv")
+        }
+        let made = run([binary("teardown-synth"), path, "\(packets)", "--concurrent", "\(concurrent)", "--seed", "\(getpid())"])
+        guard made.status == 0 else { throw SyntheticCaptureError(message: made.stderr) }
+        return try body(path)
+    }
+
+    /// `teardown-synth` failed; `message` is what it printed.
+    public struct SyntheticCaptureError: Error {
+        public var message: String
+    }
+
     /// Runs `arguments` (PATH lookup), feeding `input` to standard input; collects both outputs.
     /// - Parameter prefix: wraps the command, e.g. `["setpriv", "--reuid=nobody", ...]`.
     public static func run(_ arguments: [String], input: [UInt8] = [], environment: [String: String] = [:]) -> CommandResult {

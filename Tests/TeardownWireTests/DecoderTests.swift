@@ -230,6 +230,40 @@ struct DecoderTests {
         #expect(IPAddress("1::2::3") == nil)
     }
 
+    @Test("any IP address prints as RFC 5952 says and reads back as itself")
+    func addressText() {
+        /// RFC 5952 spelled out with strings: the oracle for the byte writer behind `description`.
+        func canonical(_ groups: [UInt16]) -> String {
+            var best: Range<Int>?
+            var index = 0
+            while index < 8 {
+                var end = index
+                while end < 8 && groups[end] == 0 { end += 1 }
+                if end - index >= 2 && end - index > (best?.count ?? 0) { best = index..<end }
+                index = max(end, index + 1)
+            }
+            let hex = { (range: Range<Int>) in range.map { String(groups[$0], radix: 16) }.joined(separator: ":") }
+            guard let best else { return hex(0..<8) }
+            return hex(0..<best.lowerBound) + "::" + hex(best.upperBound..<8)
+        }
+        var random = SplitMix64(seed: 5952)
+        for _ in 0..<20_000 {
+            // Mostly zero groups, so that runs of every length and position occur.
+            let groups = (0..<8).map { _ in random.below(3) == 0 ? UInt16(truncatingIfNeeded: random.next() >> UInt64(random.below(16))) : 0 }
+            let words = groups.reduce((UInt64(0), UInt64(0), 0)) { words, group in
+                words.2 < 4 ? (words.0 << 16 | UInt64(group), words.1, words.2 + 1) : (words.0, words.1 << 16 | UInt64(group), words.2 + 1)
+            }
+            let address = IPAddress(ipv6High: words.0, low: words.1)
+            #expect(address.description == canonical(groups), "\(groups)")
+            #expect(IPAddress(address.description) == address)
+            let ipv4 = UInt32(truncatingIfNeeded: random.next() >> UInt64(random.below(32)))
+            let octets = [ipv4 >> 24, ipv4 >> 16 & 0xff, ipv4 >> 8 & 0xff, ipv4 & 0xff].map(String.init).joined(separator: ".")
+            #expect(IPAddress(ipv4: ipv4).description == octets)
+        }
+        #expect(IPAddress("1:2:3:4:5:6:7:8")!.description.utf8.count <= IPAddress.maximumTextLength)
+        #expect(IPAddress("1111:2222:3333:4444:5555:6666:7777:8888")!.description.utf8.count == IPAddress.maximumTextLength)
+    }
+
     @Test("timestamps print with the capture's own precision")
     func timestamps() {
         let time = Timestamp(nanoseconds: 1_438_145_937_325_196_123)
