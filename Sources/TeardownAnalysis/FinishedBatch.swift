@@ -42,54 +42,55 @@ public struct BatchCompleter {
     /// Applies the batch's Zeek inputs and hands each of its connections to `body`, with its
     /// result built, in the order they finished.
     public mutating func complete(_ batch: FinishedBatch, _ body: (Connection) -> Void) {
-        // Room for every index in the batch first, so that views can be prefetched by address.
-        if let highest = batch.events.lazy.map(\.slot).max(), Int(highest) >= trackers.count {
+        // A view for every index in the batch first; then the loop works on the views in place
+        // (through the array, each packet cost a uniqueness check of it).
+        let highest = max(batch.events.lazy.map(\.slot).max() ?? -1, batch.finished.lazy.map(\.slot).max() ?? -1)
+        if Int(highest) >= trackers.count {
             trackers.append(contentsOf: repeatElement(ZeekTracker(), count: Int(highest) + 1 - trackers.count))
         }
-        batch.finished.withUnsafeBufferPointer { finished in
-            var next = 0
-            for position in batch.events.indices {
-                while next < finished.count && finished[next].position == position {
-                    deliver(finished.baseAddress! + next, body)
-                    next += 1
+        trackers.withUnsafeMutableBufferPointer { trackers in
+            let views = trackers.baseAddress!
+            batch.events.withUnsafeBufferPointer { events in
+                batch.finished.withUnsafeBufferPointer { finished in
+                    var next = 0
+                    for position in events.indices {
+                        while next < finished.count && finished[next].position == position {
+                            Self.deliver(finished.baseAddress! + next, views: views, body)
+                            next += 1
+                        }
+                        // The views are spread over megabytes, in no order: ask for the one a few
+                        // packets ahead needs, so that this one is not a wait on memory.
+                        if position + Self.prefetchDistance < events.count {
+                            Self.prefetch(views + Int(events[position + Self.prefetchDistance].slot))
+                        }
+                        views[Int(events[position].slot)].ingest(events[position].input)
+                    }
+                    while next < finished.count {
+                        Self.deliver(finished.baseAddress! + next, views: views, body)
+                        next += 1
+                    }
                 }
-                // The views are spread over megabytes, in no order: ask for the one a few packets
-                // ahead needs, so that this one is not a wait on memory.
-                if position + Self.prefetchDistance < batch.events.count {
-                    prefetch(Int(batch.events[position + Self.prefetchDistance].slot))
-                }
-                let event = batch.events[position]
-                trackers[Int(event.slot)].ingest(event.input)
-            }
-            while next < finished.count {
-                deliver(finished.baseAddress! + next, body)
-                next += 1
             }
         }
     }
 
     static let prefetchDistance = 8
 
-    /// Asks for the cache lines of the view at `slot`.
-    private func prefetch(_ slot: Int) {
-        trackers.withUnsafeBufferPointer { trackers in
-            let start = UnsafeRawPointer(trackers.baseAddress! + slot)
-            for offset in stride(from: 0, to: MemoryLayout<ZeekTracker>.size + 63, by: 64) { teardown_prefetch(start + offset) }
-        }
+    /// Asks for the cache lines of `view`.
+    @inline(__always)
+    private static func prefetch(_ view: UnsafeMutablePointer<ZeekTracker>) {
+        let start = UnsafeRawPointer(view)
+        for offset in stride(from: 0, to: MemoryLayout<ZeekTracker>.size + 63, by: 64) { teardown_prefetch(start + offset) }
     }
 
     /// Builds the result of `connection` with the Zeek view at its index, which then starts over
     /// for the next connection there.
-    private mutating func deliver(_ connection: UnsafePointer<FinishedBatch.Finished>, _ body: (Connection) -> Void) {
-        let slot = Int(connection.pointee.slot)
-        // Every connection had a packet, so it has a view unless it came from another analysis.
-        guard slot < trackers.count else {
-            body(TeardownClassifier.classify(connection.pointer(to: \.state)!, zeek: nil))
-            return
-        }
-        trackers.withUnsafeBufferPointer { trackers in
-            body(TeardownClassifier.classify(connection.pointer(to: \.state)!, zeek: trackers.baseAddress! + slot))
-        }
-        trackers[slot] = ZeekTracker()
+    private static func deliver(
+        _ connection: UnsafePointer<FinishedBatch.Finished>, views: UnsafeMutablePointer<ZeekTracker>,
+        _ body: (Connection) -> Void
+    ) {
+        let view = views + Int(connection.pointee.slot)
+        body(TeardownClassifier.classify(connection.pointer(to: \.state)!, zeek: view))
+        view.pointee = ZeekTracker()
     }
 }
