@@ -237,6 +237,7 @@ struct ZeekSession: Sendable, Hashable {
     private enum Once: UInt16 { case syn = 0, fin, rst, ack, data, finRST, multiFlag }
 
     /// Applies one packet.
+    @inline(__always)
     mutating func ingest(_ segment: ZeekInput) {
         let fromA = segment.fromA, fromOriginator = segment.fromA == segment.originatorIsA
         if !started {

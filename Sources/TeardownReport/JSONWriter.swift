@@ -148,8 +148,20 @@ struct JSONWriter: ~Copyable {
         count += 2
     }
 
+    /// `text` as it is, for the punctuation and names of an object whose members are always the
+    /// same (the caller keeps the JSON valid).
+    mutating func fragment(_ text: StaticString) {
+        reserve(text.utf8CodeUnitCount)
+        put(text)
+    }
+
     mutating func field(_ name: StaticString, _ value: String?) {
         key(name)
+        append(value)
+    }
+
+    /// `value` as a string literal, or `null`.
+    mutating func append(_ value: String?) {
         if let value { appendString(value) } else { reserve(4); put("null") }
     }
 
@@ -162,13 +174,17 @@ struct JSONWriter: ~Copyable {
 
     mutating func field(_ name: StaticString, _ value: Bool) {
         key(name)
+        append(value)
+    }
+
+    /// `true` or `false`.
+    mutating func append(_ value: Bool) {
         reserve(5)
         put(value ? "true" : "false")
     }
 
     /// A timestamp as a JSON number with exactly `digits` fractional digits.
-    mutating func field(_ name: StaticString, timestamp: Timestamp, digits: Int) {
-        key(name)
+    mutating func append(_ timestamp: Timestamp, digits: Int) {
         let digits = min(max(digits, 0), 9)
         let nanoseconds = timestamp.nanoseconds
         reserve(1)
@@ -183,8 +199,7 @@ struct JSONWriter: ~Copyable {
     }
 
     /// `"127.0.0.1:45170"` or `"[::1]:8080"`.
-    mutating func field(_ name: StaticString, endpoint: SocketAddress) {
-        key(name)
+    mutating func endpoint(_ endpoint: SocketAddress) {
         let isIPv6 = endpoint.address.isIPv6
         reserve(IPAddress.maximumTextLength + 4)
         put(UInt8(ascii: "\""))
