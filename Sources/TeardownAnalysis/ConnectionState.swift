@@ -9,8 +9,6 @@ struct ConnectionState: Sendable {
     let key: FlowKey
     /// 1-based in order of first packet; 0 marks a free entry of the table.
     var id: Int
-    /// `key.fastHash`, kept for growing and deleting without rehashing.
-    var hash: UInt64 = 0
     var a = EndpointState()
     var b = EndpointState()
 
@@ -41,9 +39,8 @@ struct ConnectionState: Sendable {
     var firstSeen: Timestamp
     var lastSeen: Timestamp
 
-    init(key: FlowKey, hash: UInt64, id: Int, timestamp: Timestamp) {
+    init(key: FlowKey, id: Int, timestamp: Timestamp) {
         self.key = key
-        self.hash = hash
         self.id = id
         firstSeen = timestamp
         lastSeen = timestamp
@@ -143,7 +140,8 @@ struct ConnectionState: Sendable {
                 s.sentSYN = true
                 s.synSequence = segment.sequenceNumber
             }
-            if let scale = segment.options.windowScale { s.offeredWindowScale = scale }
+            // RFC 7323 §2.3: a shift above 14 is used as 14.
+            if let scale = segment.options.windowScale { s.offeredWindowScale = min(scale, 14) }
             dataSequence = segment.sequenceNumber &+ 1
         } else {
             // Mid-stream: the first byte seen is position 1, as if a SYN had been at 0.
@@ -168,7 +166,8 @@ struct ConnectionState: Sendable {
         if flags.contains(.ack) {
             acknowledge(sender: &s, receiver: &r, segment.acknowledgmentNumber)
         }
-        let scale = flags.contains(.syn) ? 0 : Int64(s.offeredWindowScale != nil && r.offeredWindowScale != nil ? min(s.offeredWindowScale!, 14) : 0)
+        let bothOffered = s.offeredWindowScale != EndpointState.noWindowScale && r.offeredWindowScale != EndpointState.noWindowScale
+        let scale = flags.contains(.syn) || !bothOffered ? 0 : Int64(s.offeredWindowScale)
         s.window = UInt32(segment.window) << UInt32(scale)
 
         // FIN: counted once per side (contract §2).

@@ -161,7 +161,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
                 let reused = isSYN && states[index].isReuse(bySYN: segment, fromA: fromA)
                 if reused || isOver(index, at: time) {
                     // The old connection stays in `states` (no longer in a slot) until it expires.
-                    let newIndex = insert(key: key, hash: hash, segment, fromA: fromA, packetNumber: packetNumber, reused: reused)
+                    let newIndex = insert(key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: reused)
                     slots[slot] = Self.entry(hash, newIndex)
                     return states[newIndex].id
                 }
@@ -169,7 +169,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
             }
             slot = (slot + 1) & mask
         }
-        let index = insert(key: key, hash: hash, segment, fromA: fromA, packetNumber: packetNumber, reused: false)
+        let index = insert(key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: false)
         slots[slot] = Self.entry(hash, index)
         if count * 2 > mask { grow() }
         return states[index].id
@@ -204,7 +204,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
         return states[index].id
     }
 
-    private mutating func insert(key: FlowKey, hash: UInt64, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool) -> Int {
+    private mutating func insert(key: FlowKey, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool) -> Int {
         let id = nextID
         nextID += 1
         // Built straight into its place: a 336-byte state assembled elsewhere and then copied in
@@ -215,10 +215,10 @@ public struct ConnectionTable: ~Copyable, Sendable {
             // The next new connection takes the next free entry: ask for its lines now, so that
             // building it there does not wait on memory (a freed entry has long left the caches).
             if let next = free.last { prefetchState(at: Int(next)) }
-            states[index] = ConnectionState(key: key, hash: hash, id: id, timestamp: segment.timestamp)
+            states[index] = ConnectionState(key: key, id: id, timestamp: segment.timestamp)
         } else {
             index = states.count
-            states.append(ConnectionState(key: key, hash: hash, id: id, timestamp: segment.timestamp), growingTo: grownCapacity)
+            states.append(ConnectionState(key: key, id: id, timestamp: segment.timestamp), growingTo: grownCapacity)
             if zeekTracking == .inline { trackers.append(ZeekTracker()) }
         }
         if reused { states[index].facts.notes.insert(.portReused) }
@@ -253,7 +253,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
             batch.finished.append(FinishedBatch.Finished(position: batch.events.count, slot: Int32(index), state: states[index]))
             if batch.finished.count >= Self.batchConnections { handOverBatch(to: &sink) }
         }
-        let hash = states[index].hash
+        let hash = states[index].key.fastHash
         // Find the slot that points at it (none when a reuse of the tuple replaced it) and close
         // the gap by shifting later entries of the probe run back (no tombstones).
         var slot = Int(truncatingIfNeeded: hash >> 32) & mask

@@ -37,8 +37,10 @@ struct EndpointState: Sendable, Hashable {
     /// Fingerprint of the previous segment, to spot exact duplicates.
     var lastFingerprint: UInt32 = 0
 
-    /// Window scale offered in this side's SYN or SYN-ACK (RFC 7323), if any.
-    var offeredWindowScale: UInt8?
+    /// Window scale offered in this side's SYN or SYN-ACK (RFC 7323), at most 14;
+    /// ``noWindowScale`` when none was. (An optional would take a second byte, and the state a sixth
+    /// cache line.)
+    var offeredWindowScale = Self.noWindowScale
     /// Whether `base` is set.
     var hasBase = false
     var sentSYN = false
@@ -47,6 +49,8 @@ struct EndpointState: Sendable, Hashable {
     var hasAcknowledged = false
     var sentFIN = false
     var sentRST = false
+
+    static let noWindowScale = UInt8.max
 
     /// Sets the base so that `sequence` is position `position`, if no base is set yet.
     mutating func establishBase(_ sequence: UInt32, atPosition position: Int64 = 0) {

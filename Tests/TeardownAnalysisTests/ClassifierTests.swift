@@ -238,6 +238,40 @@ struct ClassifierTests {
         #expect(!result.notes.contains(.ignoredRST))
     }
 
+    @Test("window scaling (RFC 7323) widens the window a reset is judged by, when both sides offer it; shifts above 14 count as 14")
+    func scaledWindowAndReset() {
+        /// A reset `distance` bytes beyond the server's next sequence number, then more traffic,
+        /// after a handshake whose SYN and SYN-ACK offer the given shifts.
+        func resetThenTraffic(client: UInt8?, server: UInt8?, distance: UInt32) -> Connection {
+            var c = Conversation()
+            var offer = TCPOptions()
+            offer.windowScale = client
+            c.send(.client, .syn, options: offer)
+            offer.windowScale = server
+            c.send(.server, [.syn, .ack], options: offer)
+            c.ack(.client)
+            c.data(.client, 10)
+            c.send(.server, [.rst], seq: c.next.server &+ distance)
+            c.data(.server, 20)
+            c.fin(.client)
+            c.fin(.server)
+            c.ack(.client)
+            return c.connection()
+        }
+        // The client advertises 65535 << 7 (8 MiB): a reset 5 MB ahead is inside it, and ends the connection.
+        let scaled = resetThenTraffic(client: 7, server: 7, distance: 5_000_000)
+        #expect(scaled.verdict == .abortive)
+        #expect(!scaled.notes.contains(.ignoredRST))
+        // Offered by one side only, nothing is scaled: the same reset is far outside 64 KiB, ignored.
+        let unscaled = resetThenTraffic(client: 7, server: nil, distance: 5_000_000)
+        #expect(unscaled.verdict == .graceful)
+        #expect(unscaled.notes.contains(.ignoredRST))
+        // A shift of 200 is used as 14 (65535 << 14, about 1 GiB), not as a shift out of range.
+        let capped = resetThenTraffic(client: 200, server: 200, distance: 500_000_000)
+        #expect(capped.verdict == .abortive)
+        #expect(!capped.notes.contains(.ignoredRST))
+    }
+
     @Test("refused: SYN answered by RST+ACK, no SYN-ACK")
     func refused() {
         var c = Conversation()
