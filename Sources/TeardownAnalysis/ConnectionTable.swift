@@ -374,6 +374,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
         swap(&taken, &batch)
         batch.events.reserveCapacity(taken.events.capacity)
         batch.finished.reserveCapacity(taken.finished.capacity)
+        taken.indexCapacity = states.capacity
         sink.receive(taken)
     }
 }

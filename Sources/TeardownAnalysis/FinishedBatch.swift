@@ -20,6 +20,9 @@ public struct FinishedBatch: Sendable {
     var events: [ZeekEvent] = []
     /// In the order they finished.
     var finished: [Finished] = []
+    /// Indexes the table had room for: the completer makes room for as many views at once, so
+    /// that it grows as the table does (straight to its maximum) and never holds two copies.
+    var indexCapacity = 0
 
     /// Connections in the batch.
     public var connectionCount: Int { finished.count }
@@ -46,6 +49,7 @@ public struct BatchCompleter {
         // (through the array, each packet cost a uniqueness check of it).
         let highest = max(batch.events.lazy.map(\.slot).max() ?? -1, batch.finished.lazy.map(\.slot).max() ?? -1)
         if Int(highest) >= trackers.count {
+            trackers.reserveCapacity(max(batch.indexCapacity, Int(highest) + 1))
             trackers.append(contentsOf: repeatElement(ZeekTracker(), count: Int(highest) + 1 - trackers.count))
         }
         trackers.withUnsafeMutableBufferPointer { trackers in
