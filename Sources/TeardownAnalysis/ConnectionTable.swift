@@ -177,7 +177,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
 
     /// Whether a packet at `time` comes too late for the state at `index`: after the linger of a
     /// connection that ended, or after the idle timeout. Such a packet starts a new connection on
-    /// the tuple. (Reads fields in place: passing the 336-byte state by value would copy it.)
+    /// the tuple. (Reads fields in place: passing the 320-byte state by value would copy it.)
     @inline(__always)
     private func isOver(_ index: Int, at time: Int64) -> Bool {
         let quiet = Self.elapsed(from: states[index].lastSeen.nanoseconds, to: time)
@@ -207,7 +207,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
     private mutating func insert(key: FlowKey, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool) -> Int {
         let id = nextID
         nextID += 1
-        // Built straight into its place: a 336-byte state assembled elsewhere and then copied in
+        // Built straight into its place: a 320-byte state assembled elsewhere and then copied in
         // cost several copies per new connection.
         let index: Int
         if let reusable = free.popLast() {

@@ -48,6 +48,7 @@ public struct BatchCompleter {
         // A view for every index in the batch first; then the loop works on the views in place
         // (through the array, each packet cost a uniqueness check of it).
         let highest = max(batch.events.lazy.map(\.slot).max() ?? -1, batch.finished.lazy.map(\.slot).max() ?? -1)
+        guard highest >= 0 else { return }
         if Int(highest) >= trackers.count {
             trackers.reserveCapacity(max(batch.indexCapacity, Int(highest) + 1))
             trackers.append(contentsOf: repeatElement(ZeekTracker(), count: Int(highest) + 1 - trackers.count))
@@ -78,7 +79,8 @@ public struct BatchCompleter {
         }
     }
 
-    static let prefetchDistance = 8
+    /// Packets ahead whose view is asked for (a view is fetched in about the time 8 packets take).
+    private static let prefetchDistance = 8
 
     /// Asks for the cache lines of `view`.
     @inline(__always)

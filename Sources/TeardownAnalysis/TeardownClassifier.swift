@@ -6,7 +6,7 @@ import TeardownWire
 /// contract fixes (refused, attempt, abortive, half-closed, graceful, open).
 enum TeardownClassifier {
     /// What a verdict count needs, and the rest of the result starts from.
-    struct Outcome: Sendable {
+    struct Outcome {
         var verdict: Verdict
         var completed: Bool
         var firstCloser: FirstCloser?
@@ -89,13 +89,7 @@ enum TeardownClassifier {
     /// Classifies the state `state` points at, read in place (a state passed by value is copied
     /// at every call), with Zeek's view of its packets when it was tracked.
     static func classify(_ state: UnsafePointer<ConnectionState>, zeek: UnsafePointer<ZeekTracker>?) -> Connection {
-        classify(state, outcome: outcome(state), zeek: zeek)
-    }
-
-    /// ``classify(_:zeek:)`` with the outcome already worked out (``outcome(_:)``).
-    static func classify(
-        _ state: UnsafePointer<ConnectionState>, outcome: Outcome, zeek: UnsafePointer<ZeekTracker>?
-    ) -> Connection {
+        let outcome = outcome(state)
         let verdict = outcome.verdict, resetBy = outcome.resetBy
         let clientIsA = state.pointee.facts.clientIsA
         let (client, server) = endpoints(state)

@@ -138,6 +138,7 @@ struct JSONWriter: ~Copyable {
         reserve(length + 4)
         let comma = Int(commaBits & 1)
         commaBits |= 1
+        // The comma is always stored, and overwritten by the quote when it is not wanted.
         let start = base + count
         start[0] = UInt8(ascii: ",")
         start[comma] = UInt8(ascii: "\"")
