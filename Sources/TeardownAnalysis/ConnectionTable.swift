@@ -80,6 +80,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
         slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
         states = StateBuffer(capacity: expectedConnections)
+        if batches { reserveBatch() }
     }
 
     /// The capacity to grow the states to when they are full: doubling up to 8 192, then straight to
@@ -349,8 +350,13 @@ public struct ConnectionTable: ~Copyable, Sendable {
 
     /// ``finishAll(_:)`` handing each connection to `sink`.
     mutating func finishAll<Sink: ConnectionSink>(into sink: inout Sink) {
-        let remaining = states.indices.filter { states[$0].id != 0 }.sorted { states[$0].id < states[$1].id }
-        for index in remaining { remove(index, into: &sink) }
+        // One array of 32-bit indexes, sorted in place: with tens of thousands of connections
+        // left, a filtered array and a sorted copy of it were a megabyte at the very end.
+        var remaining: [Int32] = []
+        remaining.reserveCapacity(count)
+        for index in states.indices where states[index].id != 0 { remaining.append(Int32(index)) }
+        remaining.sort { states[Int($0)].id < states[Int($1)].id }
+        for index in remaining { remove(Int(index), into: &sink) }
         if !batch.events.isEmpty || !batch.finished.isEmpty { handOverBatch(to: &sink) }
     }
 
@@ -368,12 +374,21 @@ public struct ConnectionTable: ~Copyable, Sendable {
     static let batchConnections = 256
     static let batchInputs = 4096
 
+    /// Room for a whole batch: the packets between two expiry rounds past the threshold, and the
+    /// connections.
+    private mutating func reserveBatch() {
+        batch.events.reserveCapacity(Self.batchInputs + Self.expiryInterval)
+        batch.finished.reserveCapacity(Self.batchConnections)
+    }
+
     /// Hands the batch to `sink` and starts the next, with the same room.
     private mutating func handOverBatch<Sink: ConnectionSink>(to sink: inout Sink) {
         var taken = FinishedBatch()
         swap(&taken, &batch)
-        batch.events.reserveCapacity(taken.events.capacity)
-        batch.finished.reserveCapacity(taken.finished.capacity)
+        // Every batch gets the same room: blocks of one size, freed on another thread, are reused
+        // exactly by the next batches (grown to whatever size, the heap fragmented: peak RSS rose
+        // by half a megabyte a second over a 10 M-packet run).
+        reserveBatch()
         taken.indexCapacity = states.capacity
         sink.receive(taken)
     }
