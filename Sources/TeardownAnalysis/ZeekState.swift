@@ -265,10 +265,11 @@ struct ZeekSession: Sendable, Hashable {
     /// fired: the originator's SYN went unanswered for 5 s), or counts `segment` as the start of a
     /// new connection on the tuple (a SYN after a close or reset, or with a new initial sequence
     /// number: Zeek's `IsReuse`). Mutating only so that the call reads the session in place: a
-    /// non-mutating call on the stored property copies the 200-byte session for every packet.
+    /// non-mutating call on the stored property copies the 168-byte session for every packet.
     @inline(__always)
-    mutating func endsBefore(_ segment: ZeekInput, originatorIsA: Bool) -> Bool {
+    mutating func endsBefore(_ segment: ZeekInput) -> Bool {
         guard started else { return false }
+        let originatorIsA = segment.originatorIsA
         let o = originatorIsA ? a.state : b.state
         let r = originatorIsA ? b.state : a.state
         if attemptDeadline != 0 && segment.timestamp.nanoseconds > attemptDeadline
@@ -552,7 +553,7 @@ struct ZeekTracker: Sendable, Hashable {
 
     /// Applies one packet of the connection.
     mutating func ingest(_ packet: ZeekInput) {
-        if current.endsBefore(packet, originatorIsA: packet.originatorIsA) {
+        if current.endsBefore(packet) {
             earlier.append(current.record(originatorIsA: packet.originatorIsA, lastSeen: packet.previousLastSeen))
             current = ZeekSession()
         }
