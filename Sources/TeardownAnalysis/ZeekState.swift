@@ -252,8 +252,8 @@ struct ZeekSession: Sendable, Hashable {
         withUnsafeMutablePointer(to: &self) { session in
             let a = session.pointer(to: \.a)!, b = session.pointer(to: \.b)!
             Self.process(
-                segment, endpoint: &(fromA ? a : b).pointee, peer: &(fromA ? b : a).pointee, fromA: fromA,
-                isOrig: fromOriginator, &session.pointee.history, &session.pointee.seen)
+                segment, endpoint: &(fromA ? a : b).pointee, peer: &(fromA ? b : a).pointee,
+                &session.pointee.history, &session.pointee.seen)
         }
         let originatorAfter = fromOriginator ? (fromA ? a.state : b.state) : (fromA ? b.state : a.state)
         if originatorBefore == .inactive && (originatorAfter == .synSent || originatorAfter == .synAckSent) {
@@ -293,9 +293,10 @@ struct ZeekSession: Sendable, Hashable {
 
     @inline(__always)
     private static func process(
-        _ segment: ZeekInput, endpoint e: inout ZeekEndpoint, peer p: inout ZeekEndpoint, fromA: Bool,
-        isOrig: Bool, _ history: inout ZeekHistory, _ seen: inout UInt16
+        _ segment: ZeekInput, endpoint e: inout ZeekEndpoint, peer p: inout ZeekEndpoint,
+        _ history: inout ZeekHistory, _ seen: inout UInt16
     ) {
+        let fromA = segment.fromA, isOrig = segment.fromA == segment.originatorIsA
         let flags = segment.flags
         let syn = flags.contains(.syn), fin = flags.contains(.fin), rst = flags.contains(.rst)
         let ack = flags.contains(.ack)
