@@ -34,7 +34,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     // the one computed inline.
     var batches: [FinishedBatch] = []
     var batched = AnalysisOptions()
-    batched.onFinishedBatch = { batches.append($0) }
+    batched.onFinishedBatch = { batches.append($0); return nil }
     _ = CaptureAnalyzer.analyze(bytes, name: "fuzz", options: batched)
     var completer = BatchCompleter()
     var completed: [Connection] = []

@@ -80,8 +80,10 @@ public struct AnalysisOptions {
     /// not built yet and Zeek's view of their packets not computed yet: a caller that formats
     /// results on another thread completes the batches there, in order, with one
     /// ``BatchCompleter``, and the analysing thread is spared that work (each batch covers a few
-    /// thousand packets).
-    public var onFinishedBatch: ((FinishedBatch) -> Void)?
+    /// thousand packets). It may return a batch it was given earlier, completed and emptied
+    /// (``FinishedBatch/removeAll()``), for the analysis to fill again: batches then circulate
+    /// instead of being allocated, touched and freed one after another.
+    public var onFinishedBatch: ((consuming FinishedBatch) -> FinishedBatch?)?
     /// Called every 512 KiB of file with the bytes read so far and the packets read.
     public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
     /// Whether to compute Zeek's `conn_state` and `history` for each connection (on by default;
@@ -293,7 +295,7 @@ public enum CaptureAnalyzer {
 /// exclusivity check per connection, and a dictionary of counts a hash of the verdict's name.
 struct Delivery: ConnectionSink {
     let onConnection: ((Connection) -> Void)?
-    let onFinishedBatch: ((FinishedBatch) -> Void)?
+    let onFinishedBatch: ((consuming FinishedBatch) -> FinishedBatch?)?
     /// Whether only the counts are wanted here (no ``Connection`` is built: not at all, or on
     /// another thread from a ``FinishedBatch``).
     let countsOnly: Bool
@@ -321,7 +323,7 @@ struct Delivery: ConnectionSink {
         }
     }
 
-    mutating func receive(_ batch: FinishedBatch) { onFinishedBatch?(batch) }
+    mutating func receive(_ batch: consuming FinishedBatch) -> FinishedBatch? { onFinishedBatch?(consume batch) }
 }
 
 /// A fixed ring of decoded segments waiting to be ingested: slots are prefetched on entry, states

@@ -381,16 +381,17 @@ public struct ConnectionTable: ~Copyable, Sendable {
         batch.finished.reserveCapacity(Self.batchConnections)
     }
 
-    /// Hands the batch to `sink` and starts the next, with the same room.
+    /// Hands the batch to `sink` and starts the next, with the same room: in a batch the sink
+    /// hands back emptied, or a new one.
     private mutating func handOverBatch<Sink: ConnectionSink>(to sink: inout Sink) {
         var taken = FinishedBatch()
         swap(&taken, &batch)
-        // Every batch gets the same room: blocks of one size, freed on another thread, are reused
-        // exactly by the next batches (grown to whatever size, the heap fragmented: peak RSS rose
-        // by half a megabyte a second over a 10 M-packet run).
-        reserveBatch()
         taken.indexCapacity = states.capacity
-        sink.receive(taken)
+        if let emptied = sink.receive(consume taken) { batch = emptied }
+        // Every batch gets the same room: blocks of one size are reused exactly (grown to whatever
+        // size and freed on another thread, the heap fragmented: peak RSS rose by half a megabyte a
+        // second over a 10 M-packet run). A batch handed back has it already.
+        reserveBatch()
     }
 }
 
@@ -414,8 +415,9 @@ protocol ConnectionSink {
     /// valid only during the call.
     mutating func receive(_ state: UnsafePointer<ConnectionState>, zeek: UnsafePointer<ZeekTracker>?)
     /// Receives the connections finished since the last batch again, with what their results
-    /// still need, when the table gathers batches.
-    mutating func receive(_ batch: FinishedBatch)
+    /// still need, when the table gathers batches; returns an emptied batch for the table to
+    /// fill next, if it has one.
+    mutating func receive(_ batch: consuming FinishedBatch) -> FinishedBatch?
 }
 
 /// A callback as a sink, for the public closure-taking methods.
@@ -426,5 +428,5 @@ private struct ClosureSink: ConnectionSink {
     }
 
     /// Never called: the public initialiser makes no batches.
-    func receive(_ batch: FinishedBatch) {}
+    func receive(_ batch: consuming FinishedBatch) -> FinishedBatch? { nil }
 }

@@ -24,8 +24,20 @@ public struct FinishedBatch: Sendable {
     /// that it grows as the table does (straight to its maximum) and never holds two copies.
     var indexCapacity = 0
 
+    /// An empty batch without room, for a caller to hand to the analysis before it has one of its
+    /// own to give back (``AnalysisOptions/onFinishedBatch``): the analysis makes the room.
+    public init() {}
+
     /// Connections in the batch.
     public var connectionCount: Int { finished.count }
+
+    /// Forgets the connections and packets, keeping the room, so that the batch can go back to
+    /// the analysis to be filled again (``AnalysisOptions/onFinishedBatch``).
+    public mutating func removeAll() {
+        events.removeAll(keepingCapacity: true)
+        finished.removeAll(keepingCapacity: true)
+        indexCapacity = 0
+    }
 }
 
 /// One packet for Zeek's view of the connection whose table index is `slot`.

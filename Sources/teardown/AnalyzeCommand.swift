@@ -124,7 +124,6 @@ func analyzeFiles(
     }
     let threads = (0..<min(2, opened.count)).map { _ in OSThread(worker) }
     for thread in threads { thread.join() }
-    output.finish()
     meter?.finish()
     var analyses: [CaptureAnalysis] = []
     var exitCode = failed ? ExitCode.cannotOpen : .success

@@ -5,110 +5,90 @@ import TeardownAnalysis
 import TeardownCapture
 import TeardownReport
 
-/// Standard output shared by worker threads and written on a thread of its own.
-///
-/// Workers hand over whole lines, so lines from different files never interleave mid-line, and
-/// chunks are written in the order they were handed over. Copying hundreds of megabytes of JSON
-/// Lines into the kernel (into the page cache of an output file, or a pipe) then overlaps the
-/// analysis instead of adding to it: with one file, the other core does it. At most `depth` chunks
-/// wait at once, so memory stays bounded when the reader of a pipe is slow.
+/// Standard output shared by the threads that write JSON Lines (one per input file). Each write
+/// is whole lines and holds a lock, so lines from different files never interleave mid-line.
 final class SharedOutput: Sendable {
-    private let queue = DispatchQueue(label: "teardown.output")
-    private let room: DispatchSemaphore
-    /// Chunks already written, kept for reuse (allocating fresh ones would fault in fresh pages).
-    private let spare = Mutex<[UncheckedSendable<UnsafeMutableRawBufferPointer>]>([])
+    private let lock = Mutex(())
 
-    init(depth: Int = 4) {
-        room = DispatchSemaphore(value: depth)
-    }
-
-    deinit {
-        spare.withLock { chunks in
-            for chunk in chunks { chunk.value.deallocate() }
-        }
-    }
-
-    /// Queues a copy of `bytes` (whole lines) for standard output; waits while `depth` chunks are
-    /// already waiting.
+    /// Writes all of `bytes` (whole lines) to standard output; gives up silently on an error (a
+    /// closed pipe ends the process with SIGPIPE before this matters).
     func write(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0 else { return }
-        room.wait()
-        let chunk = take(capacity: bytes.count)
-        UnsafeMutableRawBufferPointer(rebasing: chunk[..<bytes.count]).copyMemory(from: bytes)
-        let handed = UncheckedSendable((chunk: chunk, count: bytes.count))
-        queue.async { [self] in
-            Self.writeAll(UnsafeRawBufferPointer(rebasing: handed.value.chunk[..<handed.value.count]))
-            spare.withLock { $0.append(UncheckedSendable(handed.value.chunk)) }
-            room.signal()
-        }
-    }
-
-    /// Returns once everything handed over has been written.
-    func finish() {
-        queue.sync {}
-    }
-
-    private func take(capacity: Int) -> UnsafeMutableRawBufferPointer {
-        let reusable = spare.withLock { chunks -> UnsafeMutableRawBufferPointer? in
-            guard let index = chunks.firstIndex(where: { $0.value.count >= capacity }) else { return nil }
-            return chunks.remove(at: index).value
-        }
-        // New chunks are a multiple of 64 KiB with room to spare, so that the usual sizes (a flush
-        // of 256 KiB plus part of a line) all fit any spare chunk: sized exactly, a request a few
-        // bytes larger than every spare allocated one more, and the spares grew with the output.
-        let size = (max(capacity, 1 << 18) + (1 << 16)) & ~((1 << 16) - 1)
-        return reusable ?? .allocate(byteCount: size, alignment: 64)
-    }
-
-    /// Writes all of `bytes` to standard output; gives up silently on an error (a closed pipe ends
-    /// the process with SIGPIPE before this matters).
-    private static func writeAll(_ bytes: UnsafeRawBufferPointer) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(1, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return
+        lock.withLock { _ in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(1, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
             }
-            offset += written
         }
     }
 }
 
-/// JSON Lines built and formatted on a thread of its own: the analysis hands over its finished
-/// connections in batches (``FinishedBatch``), with their results not built yet and Zeek's view of
-/// their packets not computed yet, and goes on tracking while another core completes and formats
-/// them (that costs about as much as the tracking). Lines reach `output` in the order the
-/// connections finished; at most `depth` batches wait at once, so memory stays bounded.
-final class BackgroundJSONLines: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "teardown.jsonl")
-    private let room: DispatchSemaphore
-    /// Used on `queue` only.
-    private var completer = BatchCompleter()
-    private let stream: JSONLinesStream
-    private let timestampDigits: Int
-    private let file: String?
+/// JSON Lines built, formatted and written on a thread of its own: the analysis hands over its
+/// finished connections in batches (``FinishedBatch``), with their results not built yet and Zeek's
+/// view of their packets not computed yet, and goes on tracking while another core completes,
+/// formats and writes them (that costs about as much as the tracking). Lines reach `output` in the
+/// order the connections finished; at most `depth` batches wait at once, so memory stays bounded
+/// (also when the reader of a pipe is slow).
+///
+/// The same `depth + 1` batches circulate from start to end, in turn: completed batches go back to
+/// the analysis emptied, to be filled again, and the analysis waits for one rather than allocate
+/// another. One thread (one heap arena) does all the completing. Memory therefore does not depend
+/// on how far ahead the analysis happened to get, nor on the file's size (a batch allocated
+/// whenever none was free made peak RSS depend on timing: more batches, the longer the run).
+final class BackgroundJSONLines: Sendable {
+    /// Batches handed over and not completed yet, oldest first; `nil` ends the thread. Held here
+    /// rather than captured by queued work, so that the completer owns each batch alone and can
+    /// empty it in place.
+    private let waiting = Mutex<[FinishedBatch?]>([])
+    /// Batches to go back to the analysis, emptied, oldest first; at first empty ones without room
+    /// (the analysis makes it).
+    private let emptied: Mutex<[FinishedBatch]>
+    /// Counts the entries of `waiting`.
+    private let ready = DispatchSemaphore(value: 0)
+    /// Counts the entries of `emptied`.
+    private let available: DispatchSemaphore
+    private let thread = Mutex<OSThread?>(nil)
 
     /// - Parameter file: included in every line when given (several input files).
     init(output: SharedOutput, timestampDigits: Int, file: String?, depth: Int = 8) {
-        stream = JSONLinesStream(flushSize: 1 << 18, sink: output.write)
-        self.timestampDigits = timestampDigits
-        self.file = file
-        room = DispatchSemaphore(value: depth)
-    }
-
-    /// Queues a batch for completing and formatting (from the analysing thread); waits while
-    /// `depth` batches are already waiting.
-    func append(_ batch: FinishedBatch) {
-        room.wait()
-        queue.async { [self] in
-            completer.complete(batch) { stream.append($0, timestampDigits: timestampDigits, file: file) }
-            room.signal()
+        emptied = Mutex(Array(repeating: FinishedBatch(), count: depth))
+        available = DispatchSemaphore(value: depth)
+        let started = OSThread { [self] in
+            let stream = JSONLinesStream(flushSize: 1 << 18, sink: output.write)
+            var completer = BatchCompleter()
+            while true {
+                ready.wait()
+                guard var batch = waiting.withLock({ $0.removeFirst() }) else { break }
+                completer.complete(batch) { stream.append($0, timestampDigits: timestampDigits, file: file) }
+                batch.removeAll()
+                var done = Optional(consume batch)
+                emptied.withLock { $0.append(done.take()!) }
+                available.signal()
+            }
+            stream.flush()
         }
+        thread.withLock { $0 = started }
     }
 
-    /// Returns once every line has been handed to the output.
+    /// Queues a batch for completing and formatting (from the analysing thread).
+    /// - Returns: the emptied batch for the analysis to fill next, once there is one (while
+    ///   `depth` batches are waiting, there is none).
+    func append(_ batch: consuming FinishedBatch) -> FinishedBatch? {
+        var handed = Optional(consume batch)
+        waiting.withLock { $0.append(handed.take()!) }
+        ready.signal()
+        available.wait()
+        return emptied.withLock { $0.removeFirst() }
+    }
+
+    /// Returns once every line has been written.
     func finish() {
-        queue.sync { stream.flush() }
+        waiting.withLock { $0.append(nil) }
+        ready.signal()
+        thread.withLock { $0 }?.join()
     }
 }

@@ -55,7 +55,7 @@ struct CorpusTests {
             let full = try CaptureAnalyzer.analyze(fileAt: path)
             var batches: [FinishedBatch] = []
             var options = AnalysisOptions()
-            options.onFinishedBatch = { batches.append($0) }
+            options.onFinishedBatch = { batches.append($0); return nil }
             let deferred = try CaptureAnalyzer.analyze(fileAt: path, options: options)
             var completer = BatchCompleter()
             var completed: [Connection] = []
