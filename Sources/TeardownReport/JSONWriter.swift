@@ -150,7 +150,9 @@ struct JSONWriter: ~Copyable {
     }
 
     /// `text` as it is, for the punctuation and names of an object whose members are always the
-    /// same (the caller keeps the JSON valid).
+    /// same (the caller keeps the JSON valid). Inlined: the length is then a constant, and a
+    /// fragment is a few stores (as a call, the fragments of a line cost more than its numbers).
+    @inline(__always)
     mutating func fragment(_ text: StaticString) {
         reserve(text.utf8CodeUnitCount)
         put(text)
