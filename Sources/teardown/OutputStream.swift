@@ -75,9 +75,9 @@ final class BackgroundJSONLines: Sendable {
     }
 
     /// Queues a batch for completing and formatting (from the analysing thread).
-    /// - Returns: the emptied batch for the analysis to fill next, once there is one (while
-    ///   `depth` batches are waiting, there is none).
-    func append(_ batch: consuming FinishedBatch) -> FinishedBatch? {
+    /// - Returns: an emptied batch for the analysis to fill next; waits for one while `depth`
+    ///   batches are waiting (there is always one then, since none is ever dropped).
+    func append(_ batch: consuming FinishedBatch) -> FinishedBatch {
         var handed = Optional(consume batch)
         waiting.withLock { $0.append(handed.take()!) }
         ready.signal()
