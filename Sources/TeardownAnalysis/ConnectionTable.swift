@@ -43,6 +43,10 @@ public struct ConnectionTable: ~Copyable, Sendable {
     private var endedHead = 0
     private var nextID = 1
     private var lastIdleSweep: Int64 = .min
+    /// An eviction under way: the connections last seen at or before `cutoff` go, in index order
+    /// from `next` on, a few each round (``evictLeastRecentlyActive(into:)``).
+    private var eviction: Eviction?
+    private struct Eviction { var cutoff: Int64; var next: Int }
     private let limits: TrackingLimits
     private let zeekTracking: ZeekTracking
     /// Zeek's view of the connection in the state of the same index (``ZeekTracking/inline``).
@@ -287,7 +291,8 @@ public struct ConnectionTable: ~Copyable, Sendable {
     /// Reports and removes the connections whose time is up at capture time ``now``: ended longer
     /// than the linger ago, or idle longer than the idle timeout. Beyond the maximum, the least
     /// recently active eighth goes too, whatever its age (a connection that went quiet long ago is
-    /// the one least likely to see another packet).
+    /// the one least likely to see another packet), a few each round
+    /// (``evictLeastRecentlyActive(into:)``); after the call, at most the maximum are held.
     /// Each is handed to `body` as it is removed: no array of thousands of results at once.
     public mutating func expire(_ body: (Connection) -> Void) {
         withoutActuallyEscaping(body) { body in
@@ -312,27 +317,60 @@ public struct ConnectionTable: ~Copyable, Sendable {
             ended.removeFirst(endedHead)
             endedHead = 0
         }
-        let overfull = count > limits.maximumConnections
-        if overfull || Self.elapsed(from: lastIdleSweep, to: now) > idleNanoseconds / 8 {
+        if Self.elapsed(from: lastIdleSweep, to: now) > idleNanoseconds / 8 {
             lastIdleSweep = now
             let idleCutoff = Self.elapsed(from: idleNanoseconds, to: now)
-            var cutoff = idleCutoff
-            if overfull {
-                // The least recently active eighth, estimated from an evenly spaced sample.
-                let step = max(1, states.count / 1024)
-                var sample: [Int64] = []
-                for index in stride(from: 0, to: states.count, by: step) where states[index].id != 0 {
-                    sample.append(states[index].lastSeen.nanoseconds)
-                }
-                sample.sort()
-                if !sample.isEmpty { cutoff = max(cutoff, sample[sample.count / 8]) }
-            }
-            for index in states.indices where states[index].id != 0 && states[index].lastSeen.nanoseconds <= cutoff {
+            for index in states.indices where states[index].lastSeen.nanoseconds <= idleCutoff && states[index].id != 0 {
                 remove(index, into: &sink)
             }
         }
+        evictLeastRecentlyActive(into: &sink)
         if batch.events.count >= Self.batchInputs { handOverBatch(to: &sink) }
     }
+
+    /// Removes connections of the least recently active eighth of the table, estimated from an
+    /// evenly spaced sample when the table first holds more than the maximum: at least
+    /// ``evictionStep`` each round while that eighth lasts, and always enough to be back at the
+    /// maximum. Spread over rounds, the evicted connections (thousands, without a packet between
+    /// them) reach the sink among the others instead of in one burst that a consumer on another
+    /// thread has to take at once.
+    private mutating func evictLeastRecentlyActive<Sink: ConnectionSink>(into sink: inout Sink) {
+        var removed = 0
+        while true {
+            if eviction == nil {
+                guard count > limits.maximumConnections else { return }
+                eviction = Eviction(cutoff: leastRecentlyActiveEighth(), next: 0)
+            }
+            let cutoff = eviction!.cutoff
+            var index = eviction!.next
+            while index < states.count && (removed < Self.evictionStep || count > limits.maximumConnections) {
+                if states[index].lastSeen.nanoseconds <= cutoff && states[index].id != 0 {
+                    remove(index, into: &sink)
+                    removed += 1
+                }
+                index += 1
+            }
+            eviction = index < states.count ? Eviction(cutoff: cutoff, next: index) : nil
+            // Done for this round, unless the eighth ran out with the table still over the maximum.
+            if eviction != nil || count <= limits.maximumConnections { return }
+        }
+    }
+
+    /// The last-seen time at or before which the least recently active eighth of the connections
+    /// was last seen, estimated from an evenly spaced sample of about a thousand (any time, when
+    /// the sample found none: each eviction then removes at least one connection).
+    private func leastRecentlyActiveEighth() -> Int64 {
+        let step = max(1, states.count / 1024)
+        var sample: [Int64] = []
+        for index in stride(from: 0, to: states.count, by: step) where states[index].id != 0 {
+            sample.append(states[index].lastSeen.nanoseconds)
+        }
+        sample.sort()
+        return sample.isEmpty ? .max : sample[sample.count / 8]
+    }
+
+    /// Connections an eviction removes per round at least, once it started (``evictLeastRecentlyActive(into:)``).
+    static let evictionStep = 128
 
     /// `to - from`, saturating: capture timestamps are hostile input and may be anything.
     static func elapsed(from: Int64, to: Int64) -> Int64 {
