@@ -92,7 +92,8 @@ func analyzeFiles(
         }
     }
     let meter = ProgressMeter(sizes: opened.map(\.file.count))
-    let output = SharedOutput()
+    // Room for a flush and its last line (a line is far shorter than 64 KiB).
+    let output = mode == .jsonLines ? BackgroundOutput(chunkCapacity: BackgroundJSONLines.flushSize + (1 << 16)) : nil
     let results = Mutex<[Int: CaptureAnalysis]>([:])
     let queue = Mutex(opened.indices.makeIterator())
     let named = files.count > 1
@@ -113,7 +114,7 @@ func analyzeFiles(
             if mode == .jsonLines {
                 // The precision is known once the file header is read; peek at it first.
                 let digits = CaptureAnalyzer.timestampDigits(of: file)
-                let stream = BackgroundJSONLines(output: output, timestampDigits: digits, file: named ? path : nil)
+                let stream = BackgroundJSONLines(output: output!, timestampDigits: digits, file: named ? path : nil)
                 lines = stream
                 options.onFinishedBatch = stream.append
             }
@@ -124,6 +125,7 @@ func analyzeFiles(
     }
     let threads = (0..<min(2, opened.count)).map { _ in OSThread(worker) }
     for thread in threads { thread.join() }
+    output?.finish()
     meter?.finish()
     var analyses: [CaptureAnalysis] = []
     var exitCode = failed ? ExitCode.cannotOpen : .success
