@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The performance benchmark: one command, release build, synthetic captures made on the fly.
 
-    python3 bench/run.py [--packets 1000000,10000000] [--runs 3] [--no-slow]
+    python3 bench/run.py [--packets 1000000,10000000] [--runs 5] [--no-slow]
 
 Builds teardown in release mode, generates deterministic synthetic captures (teardown-synth, seed 1
 and 2) into a temporary directory, and measures, alternating the tools run by run (this machine is
@@ -53,7 +53,7 @@ def median(values):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--packets", default="1000000,10000000")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-slow", action="store_true", help="skip tshark and tcptrace")
     args = parser.parse_args()
 
