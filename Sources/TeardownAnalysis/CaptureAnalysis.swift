@@ -96,6 +96,10 @@ public struct AnalysisOptions {
     /// Bytes read from a file at a time (the buffer grows for a single record larger than this):
     /// memory for the file does not grow with its size.
     public var readSize = 1 << 20
+    /// Whether the next `readSize` bytes are read on a thread of their own while the analysis works
+    /// through the current ones (the kernel's copy then runs on another core): worth it when a core
+    /// would otherwise be idle, i.e. not when as many files are analysed at once as there are cores.
+    public var readsAhead = false
     /// Called with every TCP segment, in capture order, and the id of the connection it joined
     /// (for tools that show a connection packet by packet, such as `explain`).
     public var onSegment: ((_ segment: TCPSegment, _ connectionID: Int) -> Void)?
@@ -266,7 +270,7 @@ public enum CaptureAnalyzer {
     /// Analyses an opened file (see ``analyze(fileAt:options:)``), reading it ``AnalysisOptions/readSize``
     /// bytes at a time.
     public static func analyze(file: CaptureFile, name path: String, options: AnalysisOptions) -> CaptureAnalysis {
-        var window = CaptureWindow(file: file, size: options.readSize)
+        var window = CaptureWindow(file: file, size: options.readSize, readsAhead: options.readsAhead)
         do {
             try window.fill()
         } catch {

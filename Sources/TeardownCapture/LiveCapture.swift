@@ -1,5 +1,6 @@
 import CPcap
 import Synchronization
+import TeardownAnalysis
 import TeardownWire
 
 #if canImport(Glibc)

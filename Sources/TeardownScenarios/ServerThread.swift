@@ -1,3 +1,4 @@
+import TeardownAnalysis
 import TeardownCapture
 
 /// The server side of a scenario, running on its own thread: accepts one connection and runs

@@ -105,6 +105,8 @@ func analyzeFiles(
             let path = files[index]
             var options = AnalysisOptions(filter: filter, selector: selector)
             options.limits = limits
+            // With one file the second core has room for reading ahead; with more, it analyses.
+            options.readsAhead = opened.count == 1
             options.onProgress = { bytes, packets in meter?.update(file: position, bytes: bytes, packets: packets) }
             var lines: BackgroundJSONLines?
             if mode == .countOnly {

@@ -8,7 +8,7 @@ import TeardownWire
 /// pcapng blocks run across the end of a buffer, and some are larger than the buffer. Reading with
 /// buffers far smaller than the records must give exactly what reading the whole file at once
 /// gives: the same connections, packet counts, truncation and error messages (with offsets from
-/// the start of the file).
+/// the start of the file), also when the next window is read on another thread (`readsAhead`).
 @Suite("Reading a file a window at a time")
 struct WindowedReadingTests {
     /// Every fixture, malformed ones included, and the shared corpus when present.
@@ -28,15 +28,17 @@ struct WindowedReadingTests {
             + "\(analysis.truncation ?? "-") \(analysis.warnings)"
     }
 
-    @Test("small windows give what the whole file in memory gives", arguments: [64, 100, 1500])
-    func smallWindows(readSize: Int) throws {
+    @Test("small windows, read ahead on another thread or not, give what the whole file in memory gives",
+          arguments: [64, 100, 1500], [false, true])
+    func smallWindows(readSize: Int, readsAhead: Bool) throws {
         #expect(Self.files.count > 20)
         for path in Self.files {
             let whole = Fixtures.analyze(Fixtures.bytes(path), name: path)
             var options = AnalysisOptions()
             options.readSize = readSize
+            options.readsAhead = readsAhead
             let windowed = try CaptureAnalyzer.analyze(fileAt: path, options: options)
-            #expect(Self.digest(windowed) == Self.digest(whole), "\(path), windows of \(readSize) bytes")
+            #expect(Self.digest(windowed) == Self.digest(whole), "\(path), windows of \(readSize) bytes, read ahead: \(readsAhead)")
         }
     }
 }
