@@ -10,8 +10,8 @@ public struct TrackingLimits: Sendable, Hashable {
     /// Capture-time seconds without a packet after which a connection is reported as it stands
     /// (`open`, `half-closed`, ...) and forgotten.
     public var idleTimeout: Double = 300
-    /// Most connections held at once; beyond it, ended connections are reported before their
-    /// linger is over, then the least recently active ones.
+    /// Most connections held after each expiry round; beyond it, the least recently active ones
+    /// (ended and lingering or not) are reported as they stand, a few hundred a round.
     public var maximumConnections = 65_536
 
     public init(linger: Double = 5, idleTimeout: Double = 300, maximumConnections: Int = 65_536) {

@@ -83,12 +83,13 @@ final class BackgroundOutput: Sendable {
     }
 }
 
-/// JSON Lines built, formatted and written on a thread of its own: the analysis hands over its
-/// finished connections in batches (``FinishedBatch``), with their results not built yet and Zeek's
-/// view of their packets not computed yet, and goes on tracking while another core completes,
-/// formats and writes them (that costs about as much as the tracking). Lines reach `output` in the
-/// order the connections finished; at most `depth` batches wait at once, so memory stays bounded
-/// (also when the reader of a pipe is slow).
+/// JSON Lines built and formatted on a thread of its own: the analysis hands over its finished
+/// connections in batches (``FinishedBatch``), with their results not built yet and Zeek's view of
+/// their packets not computed yet, and goes on tracking while another core completes and formats
+/// them (that costs about as much as the tracking) and hands the lines to `output` (which writes
+/// them on a thread of its own). Lines reach `output` in the order the connections finished; at
+/// most `depth` batches wait at once, so memory stays bounded (also when the reader of a pipe is
+/// slow).
 ///
 /// The same `depth + 1` batches circulate from start to end, in turn: completed batches go back to
 /// the analysis emptied, to be filled again, and the analysis waits for one rather than allocate
