@@ -253,7 +253,7 @@ private final class ReadAhead: @unchecked Sendable {
     /// The buffer read into; the window's owner swaps it with its own between requests.
     var buffer: UnsafeMutableRawBufferPointer
     /// Where in `buffer` the data goes.
-    var headroom = 0
+    var headroom: Int
     private var position = 0
     private var outcome: Result<Int, CaptureFileError> = .success(0)
     private var pending = false
