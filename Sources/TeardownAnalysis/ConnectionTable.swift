@@ -320,7 +320,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
         if Self.elapsed(from: lastIdleSweep, to: now) > idleNanoseconds / 8 {
             lastIdleSweep = now
             let idleCutoff = Self.elapsed(from: idleNanoseconds, to: now)
-            for index in states.indices where states[index].lastSeen.nanoseconds <= idleCutoff && states[index].id != 0 {
+            for index in states.indices where holdsConnection(index, lastSeenBy: idleCutoff) {
                 remove(index, into: &sink)
             }
         }
@@ -344,7 +344,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
             let cutoff = eviction!.cutoff
             var index = eviction!.next
             while index < states.count && (removed < Self.evictionStep || count > limits.maximumConnections) {
-                if states[index].lastSeen.nanoseconds <= cutoff && states[index].id != 0 {
+                if holdsConnection(index, lastSeenBy: cutoff) {
                     remove(index, into: &sink)
                     removed += 1
                 }
@@ -354,6 +354,14 @@ public struct ConnectionTable: ~Copyable, Sendable {
             // Done for this round, unless the eighth ran out with the table still over the maximum.
             if eviction != nil || count <= limits.maximumConnections { return }
         }
+    }
+
+    /// Whether the entry at `index` holds a connection last seen at or before `cutoff`. The time is
+    /// read first: for most entries of a scan it decides alone, and the scan touches one cache line
+    /// of the state instead of two.
+    @inline(__always)
+    private func holdsConnection(_ index: Int, lastSeenBy cutoff: Int64) -> Bool {
+        states[index].lastSeen.nanoseconds <= cutoff && states[index].id != 0
     }
 
     /// The last-seen time at or before which the least recently active eighth of the connections
