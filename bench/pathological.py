@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from run import build_release
 
 
 def packet(src, dst, sport, dport, seq, ack, flags, payload=0):
@@ -76,9 +76,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=1_000_000)
     args = parser.parse_args()
-    subprocess.run(["swift", "build", "-c", "release", "--product", "teardown"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
-    binary = os.path.join(ROOT, ".build", "release", "teardown")
+    binary = os.path.join(build_release("teardown", quiet=True), "teardown")
     print("| capture | packets | format | wall s | peak RSS MiB | exit |")
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="teardown-patho-") as work:

@@ -3,7 +3,7 @@
 
     python3 bench/run.py [--packets 1000000,10000000] [--runs 5] [--no-slow]
 
-Builds teardown in release mode, generates deterministic synthetic captures (teardown-synth, seed 1
+Builds teardown in release mode (with the Swift runtime linked in, as the README builds it), generates deterministic synthetic captures (teardown-synth, seed 1
 and 2) into a temporary directory, and measures, alternating the tools run by run (this machine is
 shared and noisy; compare within one run):
   - teardown analyze --format jsonl (streamed) and --format summary: wall time, CPU time, peak RSS,
@@ -50,6 +50,17 @@ def median(values):
     return values[len(values) // 2]
 
 
+def build_release(*products, quiet=False):
+    """Builds `products` as the README's release build does (the Swift runtime linked into the
+    executable); returns the directory holding the executables."""
+    build = ["swift", "build", "-c", "release", "--static-swift-stdlib"]
+    for product in products:
+        subprocess.run(build + ["--product", product], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL if quiet else None)
+    return subprocess.run(build + ["--show-bin-path"], cwd=ROOT, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--packets", default="1000000,10000000")
@@ -57,10 +68,7 @@ def main():
     parser.add_argument("--no-slow", action="store_true", help="skip tshark and tcptrace")
     args = parser.parse_args()
 
-    subprocess.run(["swift", "build", "-c", "release", "--product", "teardown"], cwd=ROOT, check=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "teardown-synth"], cwd=ROOT, check=True)
-    binary = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT,
-                            check=True, capture_output=True, text=True).stdout.strip()
+    binary = build_release("teardown", "teardown-synth")
     teardown, synth = os.path.join(binary, "teardown"), os.path.join(binary, "teardown-synth")
     work = tempfile.mkdtemp(prefix="teardown-bench-")
     tracker = None
