@@ -53,4 +53,57 @@ struct ConnectionTableTests {
             #expect(held.contains(Self.client(n)), "conversation \(n)")
         }
     }
+
+    @Test("thousands of ended connections linger at once: each is handed over once, in the order they ended, after its linger")
+    func lingeringConnections() {
+        // Graceful conversations of 7 segments, 1 ms apart. For the first 40 s one begins every
+        // 20 ms: about 500 linger at once and the oldest leave as new ones end. Then one begins
+        // every 2 ms, and the queue of ended connections grows past 1 024 and 2 048 entries while
+        // its oldest entry is somewhere in the middle of it.
+        let conversations = 5000, linger = 10.0
+        var segments: [TCPSegment] = []
+        var ends: [Int64] = []  // when each conversation's FIN pair completed
+        var start: Int64 = 0
+        for n in 0..<conversations {
+            var c = Conversation()
+            c.clientAddress = SocketAddress(address: Self.client(n), port: 40000)
+            c.time += start
+            start += n < 2000 ? 20_000_000 : 2_000_000
+            c.handshake()
+            c.data(.client, 10)
+            c.fin(.client)
+            c.fin(.server)
+            ends.append(c.time)
+            c.ack(.client)
+            segments += c.segments
+        }
+        segments.sort { $0.timestamp.nanoseconds < $1.timestamp.nanoseconds }
+        var table = ConnectionTable(limits: TrackingLimits(linger: linger))
+        var handed: [Connection] = []
+        var mostLingering = 0
+        var lastExpiry: Int64 = 0
+        for (number, segment) in segments.enumerated() {
+            table.ingest(segment, packetNumber: number + 1)
+            if number % 16 == 15 {
+                let now = table.now
+                lastExpiry = now
+                table.expire { connection in
+                    let sinceEnd = now - ends[connection.id - 1]
+                    #expect(sinceEnd > Int64(linger * 1e9), "connection \(connection.id) handed over \(sinceEnd) ns after its end")
+                    handed.append(connection)
+                }
+                mostLingering = max(mostLingering, table.count)
+            }
+        }
+        #expect(mostLingering > 2048, "the test must make the queue grow while it is in use")
+        let beforeTheEnd = handed.count
+        table.finishAll { handed.append($0) }
+
+        // Every connection whose linger was over by the last round went then, none later.
+        #expect(beforeTheEnd == ends.filter { lastExpiry - $0 > Int64(linger * 1e9) }.count)
+        #expect(handed.count == conversations)
+        #expect(handed.allSatisfy { $0.verdict == .graceful })
+        // Connections end in the order they began here, so ids rise in the order handed over.
+        #expect(handed.map(\.id) == Array(1...conversations))
+    }
 }
