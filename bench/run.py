@@ -3,9 +3,10 @@
 
     python3 bench/run.py [--packets 1000000,10000000] [--runs 5] [--no-slow]
 
-Builds teardown in release mode (with the Swift runtime linked in, as the README builds it), generates deterministic synthetic captures (teardown-synth, seed 1
-and 2) into a temporary directory, and measures, alternating the tools run by run (this machine is
-shared and noisy; compare within one run):
+Builds teardown in release mode (with the Swift runtime linked in, as the README builds it),
+generates deterministic synthetic captures (teardown-synth, seed 1 and 2) into a temporary
+directory, and measures, alternating the tools run by run (this machine is shared and noisy;
+compare within one run):
   - teardown analyze --format jsonl (streamed) and --format summary: wall time, CPU time, peak RSS,
     and teardown's verdicts checked against the generator's ground truth (bench/verify.py);
   - the C yardstick track_mmap from ../shared/bench, when that directory exists;

@@ -17,7 +17,7 @@ struct LingerQueue {
     /// Position in `ring` of the oldest entry.
     private var head = 0
     /// Entries held.
-    private(set) var count = 0
+    private var count = 0
 
     /// The entry `offset` places after the oldest, if there is one.
     subscript(offset offset: Int) -> Entry? {
