@@ -38,7 +38,7 @@ let package = Package(
             name: "teardown",
             dependencies: [
                 "TeardownWire", "TeardownAnalysis", "TeardownReport", "TeardownCapture", "TeardownScenarios",
-                "TeardownExplain", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "TeardownExplain", "CSystemShims", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "teardown-synth", dependencies: ["TeardownTestSupport"]),

@@ -80,6 +80,7 @@ func analyzeFiles(
     _ files: [String], filter: PacketFilter? = nil, selector: PacketFilter? = nil,
     limits: TrackingLimits = TrackingLimits(), mode: StreamMode = .collect
 ) -> ([CaptureAnalysis], ExitCode) {
+    HeapTuning.fixLargeBlockThreshold()
     // Open every file first: sizes for the progress line, and errors in a stable order.
     var opened: [(index: Int, file: CaptureFile)] = []
     var failed = false

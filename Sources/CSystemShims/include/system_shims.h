@@ -8,7 +8,10 @@ int teardown_pin_thread_to_cpu(int cpu);
 /// Number of CPUs this process may run on.
 int teardown_available_cpus(void);
 
-
+/// Makes malloc map every block of `bytes` or more on its own from now on, turning off glibc's
+/// dynamic threshold (mallopt, invisible to Swift's Glibc module). Returns 1 on success, 0 on
+/// failure or where the C library has no such setting.
+int teardown_fix_mmap_threshold(int bytes);
 
 /// The process environment (`environ`), for spawning children with it.
 char *const *teardown_environment(void);
