@@ -7,10 +7,10 @@ enum HeapTuning {
     ///
     /// By default glibc raises that threshold to the size of each mapped block freed, up to 32 MiB,
     /// and from then on serves smaller large blocks from the allocating thread's heap arena, which
-    /// keeps their pages after they are freed. The analysis frees a few growing buffers early
-    /// (up to 2.5 MiB), and whether the other threads' first large buffers come before or after
-    /// that decided whether about 1.4 MiB stayed resident: one run in eight of the same capture
-    /// peaked that much higher (measured with 16 runs each, `--format jsonl`, 1 M packets).
+    /// keeps their pages after they are freed. The analysing thread outgrows and frees a few
+    /// buffers while it starts (up to 2.5 MiB), and whether another thread's first large buffer
+    /// came before or after that decided whether about 1.4 MiB stayed resident: 3 of 16 runs of
+    /// the same capture peaked that much higher (`--format jsonl`, 1 M packets).
     /// Setting the threshold turns the adjustment off. It costs nothing measurable here: the
     /// analysis allocates large blocks only while it starts and when a table grows (40 unmaps for
     /// 10 M packets).
