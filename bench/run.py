@@ -173,7 +173,8 @@ def print_targets(results, packets, two_files):
         row("≥ 10× tcptrace", lambda m: (f"{t / m[0]:.1f}×", t / m[0] >= 10))
     rss, small_rss = largest["jsonl"][2], smallest["jsonl"][2]
     print(f"\nPeak RSS with jsonl: {max(rss):.1f} MiB at most for {packets:,} packets "
-          f"(≤ 64 MiB: {'met' if max(rss) <= 64 else 'not met'}); median {median(rss) * 1024:.0f} KiB, against at most "
+          f"(≤ 64 MiB: {'met' if max(rss) <= 64 else 'not met'}); median {median(rss) * 1024:.0f} KiB "
+          f"(highest {max(rss) * 1024:.0f}), against at most "
           f"{max(small_rss) * 1024:.0f} KiB for {min(results):,} (not above the smaller capture's: "
           f"{'met' if median(rss) <= max(small_rss) else 'not met'}). "
           f"Two files at once: {two_files:.2f}× one ({'met' if two_files <= 1.2 else 'not met'}: ≤ 1.2×). "
