@@ -3,10 +3,11 @@ import PackageDescription
 
 let package = Package(
     name: "teardown",
-    platforms: [.macOS(.v15)],
     products: [
-        /// Capture files → decoded segments → per-connection teardown verdicts → reports. No libpcap.
-        .library(name: "TeardownAnalysis", targets: ["TeardownWire", "TeardownAnalysis", "TeardownReport", "CSystemShims"]),
+        /// Capture bytes → decoded segments → per-connection teardown verdicts → reports. No libpcap.
+        .library(name: "TeardownAnalysis", targets: ["TeardownWire", "TeardownAnalysis", "TeardownReport"]),
+        /// Capture files, standard input and standard output, threads: what feeds and drains the analysis.
+        .library(name: "TeardownIO", targets: ["TeardownIO"]),
         /// Live libpcap capture and tcpdump-expression filters.
         .library(name: "TeardownCapture", targets: ["TeardownCapture"]),
         /// The built-in socket scenarios, run under capture.
@@ -24,38 +25,57 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
         ),
-        .target(name: "TeardownWire", dependencies: ["CSystemShims"]),
-        .target(name: "TeardownAnalysis", dependencies: ["TeardownWire", "CSystemShims"]),
+        /// Header-only: the CPU's prefetch hint, for the table and the reader.
+        .target(name: "CPrefetch"),
+        /// What Swift's Glibc module does not show: CPU affinity, malloc's threshold, `environ`.
+        .target(name: "CSystemShims"),
+        .target(name: "TeardownWire", dependencies: ["CPrefetch"]),
+        .target(name: "TeardownAnalysis", dependencies: ["TeardownWire", "CPrefetch"]),
+        .target(name: "TeardownIO", dependencies: ["TeardownWire", "TeardownAnalysis", "CSystemShims"]),
         .target(name: "TeardownReport", dependencies: ["TeardownAnalysis", "TeardownWire"]),
         .target(name: "TeardownExplain", dependencies: ["TeardownAnalysis", "TeardownReport", "TeardownWire"]),
-        .target(name: "CSystemShims"),
-        .target(name: "TeardownCapture", dependencies: ["CPcap", "CSystemShims", "TeardownWire", "TeardownAnalysis"]),
+        .target(name: "TeardownCapture", dependencies: ["CPcap", "TeardownIO", "TeardownWire", "TeardownAnalysis"]),
         .target(
             name: "TeardownScenarios",
-            dependencies: ["CSystemShims", "TeardownCapture", "TeardownAnalysis", "TeardownWire"]
+            dependencies: ["TeardownIO", "TeardownCapture", "TeardownAnalysis", "TeardownWire"]
         ),
         .executableTarget(
             name: "teardown",
             dependencies: [
-                "TeardownWire", "TeardownAnalysis", "TeardownReport", "TeardownCapture", "TeardownScenarios",
-                "TeardownExplain", "CSystemShims", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "TeardownWire", "TeardownAnalysis", "TeardownIO", "TeardownReport", "TeardownCapture",
+                "TeardownScenarios", "TeardownExplain", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "teardown-synth", dependencies: ["TeardownTestSupport"]),
         .target(
             name: "TeardownTestSupport",
-            dependencies: ["TeardownWire", "TeardownAnalysis"],
+            dependencies: ["TeardownWire", "TeardownAnalysis", "TeardownIO"],
             path: "Tests/TeardownTestSupport"
         ),
         .testTarget(name: "TeardownWireTests", dependencies: ["TeardownWire", "TeardownTestSupport"]),
         .testTarget(
             name: "TeardownAnalysisTests",
-            dependencies: ["TeardownAnalysis", "TeardownWire", "TeardownReport", "TeardownScenarios", "TeardownTestSupport"]
+            dependencies: ["TeardownAnalysis", "TeardownWire", "TeardownIO", "TeardownTestSupport"]
         ),
+        .testTarget(
+            name: "TeardownReportTests",
+            dependencies: [
+                "TeardownReport", "TeardownAnalysis", "TeardownWire", "TeardownIO", "TeardownScenarios", "TeardownTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "TeardownExplainTests",
+            dependencies: ["TeardownExplain", "TeardownAnalysis", "TeardownWire", "TeardownTestSupport"]
+        ),
+        .testTarget(
+            name: "TeardownIOTests",
+            dependencies: ["TeardownIO", "TeardownAnalysis", "TeardownReport", "TeardownWire", "TeardownTestSupport"]
+        ),
+        /// Capture and Scenarios: live tests, run as root (skipped with a message otherwise).
         .testTarget(
             name: "TeardownLiveTests",
             dependencies: [
-                "teardown", "TeardownCapture", "TeardownScenarios", "TeardownAnalysis", "TeardownExplain",
+                "teardown", "TeardownCapture", "TeardownScenarios", "TeardownAnalysis", "TeardownIO", "TeardownExplain",
                 "TeardownTestSupport",
             ]
         ),

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import TeardownAnalysis
 import TeardownExplain
+import TeardownIO
 import TeardownReport
 import TeardownWire
 
@@ -14,14 +15,13 @@ import TeardownWire
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = ByteView(UnsafeRawBufferPointer(start: data, count: size))
-    var segments: [Int: [TCPSegment]] = [:]
     var options = AnalysisOptions()
-    options.onSegment = { segment, id in if id <= 4 { segments[id, default: []].append(segment) } }
+    options.recording = .connections([1, 2, 3, 4])
     let analysis = CaptureAnalyzer.analyze(bytes, name: "fuzz", options: options)
     _ = JSONReport.document(analysis)
     _ = ZeekLog.render([analysis])
     for connection in analysis.connections.prefix(4) {
-        let explanation = Explainer.explain(connection, segments: segments[connection.id] ?? [])
+        let explanation = Explainer.explain(connection, segments: analysis.segments[connection.id] ?? [])
         _ = LadderText(color: true).render(explanation)
         _ = LadderSVG.render(explanation)
     }
@@ -34,19 +34,17 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     // the one computed inline.
     var batches: [FinishedBatch] = []
     var batched = AnalysisOptions()
-    batched.onFinishedBatch = { batches.append($0); return nil }
+    batched.delivery = .batches { batches.append($0); return nil }
     _ = CaptureAnalyzer.analyze(bytes, name: "fuzz", options: batched)
     var completer = BatchCompleter()
     var completed: [Connection] = []
-    for batch in batches { completer.complete(batch) { completed.append($0) } }
+    for var batch in batches { completer.complete(&batch) { completed.append($0) } }
     precondition(completed.sorted { $0.id < $1.id } == analysis.connections, "results completed from batches differ")
     let path = "/dev/shm/teardown-fuzz-\(getpid())"
     if let handle = fopen(path, "wb") {
         fwrite(data, 1, size, handle)
         fclose(handle)
-        var windowed = AnalysisOptions()
-        windowed.readSize = 64
-        if var again = try? CaptureAnalyzer.analyze(fileAt: path, options: windowed) {
+        if var again = try? CaptureAnalyzer.analyze(fileAt: path, reading: WindowedReading(readSize: 64)) {
             again.file = analysis.file
             precondition(JSONReport.document(again) == JSONReport.document(analysis), "reading in windows changed the report")
         }

@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 out=Fuzz/build
 mkdir -p "$out" Fuzz/corpus
 flags=(-O -g -wmo -parse-as-library -sanitize=fuzzer,address -I "$out")
-# The C shim (prefetch, affinity) as a clang module, as SwiftPM would present it.
-printf 'module CSystemShims {\n  header "%s"\n  export *\n}\n' "$PWD/Sources/CSystemShims/include/system_shims.h" > "$out/module.modulemap"
+# The C modules as SwiftPM presents them: the header-only prefetch hint, and the system shims
+# (affinity, malloc's threshold, environ) that TeardownIO wraps.
+printf 'module CPrefetch {\n  header "%s"\n  export *\n}\nmodule CSystemShims {\n  header "%s"\n  export *\n}\n' \
+  "$PWD/Sources/CPrefetch/include/prefetch.h" "$PWD/Sources/CSystemShims/include/system_shims.h" > "$out/module.modulemap"
 clang -O2 -c Sources/CSystemShims/system_shims.c -I Sources/CSystemShims/include -o "$out/CSystemShims.o"
-for module in TeardownWire TeardownAnalysis TeardownReport TeardownExplain; do
+for module in TeardownWire TeardownAnalysis TeardownIO TeardownReport TeardownExplain; do
   swiftc "${flags[@]}" -module-name "$module" -emit-module -emit-module-path "$out/$module.swiftmodule" \
     -c Sources/$module/*.swift -o "$out/$module.o"
 done

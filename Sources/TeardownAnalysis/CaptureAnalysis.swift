@@ -34,6 +34,8 @@ public struct CaptureAnalysis: Sendable {
     public var truncation: String?
     /// The error that stopped reading early (exit 65); connections before it are still reported.
     public var error: CaptureFileError?
+    /// The connections, in order of first packet, when they were collected
+    /// (``ResultDelivery/collect``); empty when they were streamed, counted or batched.
     public var connections: [Connection] = []
     /// Connections per verdict, counted as they finish (also when they are streamed, not kept).
     public var verdictCounts: [Verdict: Int] = [:]
@@ -42,6 +44,8 @@ public struct CaptureAnalysis: Sendable {
     public var totalLostBytes: Int64 = 0
     /// With a selector: the ids of the connections at least one of whose packets it matched.
     public var selectedIDs: Set<Int>?
+    /// With ``AnalysisOptions/recording``: the recorded connections' segments, by connection id.
+    public var segments: [Int: [SegmentFact]] = [:]
 
     public init(file: String) { self.file = file }
 
@@ -64,6 +68,36 @@ public struct CaptureAnalysis: Sendable {
     }
 }
 
+/// What happens to each connection as it finishes.
+public enum ResultDelivery {
+    /// Kept in ``CaptureAnalysis/connections``, in order of first packet.
+    case collect
+    /// Handed to the closure as soon as it finishes (teardown plus linger, or idle), and not kept:
+    /// memory then depends on concurrent connections only.
+    case stream((Connection) -> Void)
+    /// Only counted (``CaptureAnalysis/verdictCounts``, `connectionCount`, `totalLostBytes`): no
+    /// ``Connection`` is built.
+    case countOnly
+    /// Handed over in batches, their results not built yet and Zeek's view of their packets not
+    /// computed yet: a caller that formats results on another thread completes the batches there,
+    /// in order, with one ``BatchCompleter``, and the analysing thread is spared that work (each
+    /// batch covers a few thousand packets). The closure may return a batch it was given earlier,
+    /// completed and emptied (``FinishedBatch/removeAll()``), for the analysis to fill again:
+    /// batches then circulate instead of being allocated, touched and freed one after another.
+    case batches((consuming FinishedBatch) -> FinishedBatch?)
+}
+
+/// The connections whose segments ``CaptureAnalyzer`` records (``SegmentFact``), for tools that
+/// show a connection packet by packet, such as `explain`.
+public enum SegmentRecording: Sendable {
+    /// Every connection.
+    case all
+    /// The connections with these ids.
+    case connections(Set<Int>)
+    /// The connections the selector matched (``AnalysisOptions/selector``).
+    case selected
+}
+
 /// How to run an analysis.
 public struct AnalysisOptions {
     /// Packets it rejects are not analysed.
@@ -72,37 +106,16 @@ public struct AnalysisOptions {
     /// (``CaptureAnalysis/selectedIDs``); every connection is still analysed.
     public var selector: PacketFilter?
     public var limits = TrackingLimits()
-    /// Called with each connection as soon as it is finished (teardown plus linger, or idle),
-    /// instead of collecting them in ``CaptureAnalysis/connections``: memory then depends on
-    /// concurrent connections only.
-    public var onConnection: ((Connection) -> Void)?
-    /// Called instead of `onConnection` with the finished connections in batches, their results
-    /// not built yet and Zeek's view of their packets not computed yet: a caller that formats
-    /// results on another thread completes the batches there, in order, with one
-    /// ``BatchCompleter``, and the analysing thread is spared that work (each batch covers a few
-    /// thousand packets). It may return a batch it was given earlier, completed and emptied
-    /// (``FinishedBatch/removeAll()``), for the analysis to fill again: batches then circulate
-    /// instead of being allocated, touched and freed one after another.
-    public var onFinishedBatch: ((consuming FinishedBatch) -> FinishedBatch?)?
-    /// Called every 512 KiB of file with the bytes read so far and the packets read.
-    public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
+    /// Where the finished connections go (kept by default).
+    public var delivery = ResultDelivery.collect
     /// Whether to compute Zeek's `conn_state` and `history` for each connection (on by default;
-    /// reports that do not print them save the work).
+    /// reports that do not print them save the work). Not with ``ResultDelivery/countOnly``, which
+    /// builds no result.
     public var tracksZeek = true
-    /// Whether only the counts are wanted (``CaptureAnalysis/verdictCounts``, `connectionCount`,
-    /// `totalLostBytes`): no ``Connection`` is built, `onConnection` is not called and
-    /// `connections` stays empty, so memory depends on concurrent connections only.
-    public var countsOnly = false
-    /// Bytes read from a file at a time (the buffer grows for a single record larger than this):
-    /// memory for the file does not grow with its size.
-    public var readSize = 1 << 20
-    /// Whether the next `readSize` bytes are read on a thread of their own while the analysis works
-    /// through the current ones (the kernel's copy then runs on another core): worth it when a core
-    /// would otherwise be idle, i.e. not when as many files are analysed at once as there are cores.
-    public var readsAhead = false
-    /// Called with every TCP segment, in capture order, and the id of the connection it joined
-    /// (for tools that show a connection packet by packet, such as `explain`).
-    public var onSegment: ((_ segment: TCPSegment, _ connectionID: Int) -> Void)?
+    /// Whose segments to record (``CaptureAnalysis/segments``); none by default.
+    public var recording: SegmentRecording?
+    /// Called every 512 KiB of input with the bytes read so far and the packets read.
+    public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
 
     public init(filter: PacketFilter? = nil, selector: PacketFilter? = nil) {
         self.filter = filter
@@ -110,50 +123,112 @@ public struct AnalysisOptions {
     }
 }
 
-/// Runs a capture through reader → decoder → filter → connection table → classifier.
+/// Runs a capture through reader → decoder → filter → connection table → observers → results.
+///
+/// Pure: the capture's bytes come from the caller, a window at a time (`TeardownIO` reads files
+/// and standard input into windows), and the results go where ``AnalysisOptions/delivery`` says.
 public enum CaptureAnalyzer {
     /// Bytes between two progress calls.
     static let progressInterval = 1 << 19
 
-    /// Analyses the capture in `bytes`.
+    /// Analyses the capture held whole in `bytes`.
     /// - Parameter name: the file name to report.
-    public static func analyze(_ bytes: ByteView, name: String, filter: PacketFilter? = nil, selector: PacketFilter? = nil)
+    public static func analyze(_ bytes: ByteView, name: String, options: AnalysisOptions = AnalysisOptions())
         -> CaptureAnalysis
     {
-        analyze(bytes, name: name, options: AnalysisOptions(filter: filter, selector: selector))
-    }
-
-    /// Analyses the capture in `bytes` with `options`.
-    public static func analyze(_ bytes: ByteView, name: String, options: AnalysisOptions) -> CaptureAnalysis {
-        // All of the file in one window: no next one is ever asked for.
-        analyze(name: name, options: options, firstWindow: bytes, fileSize: bytes.count) { _ throws(CaptureFileError) in
+        // All of the capture in one window: no next one is ever asked for.
+        analyze(name: name, options: options, firstWindow: bytes, size: bytes.count) { _ throws(CaptureFileError) in
             (bytes, true)
         }
     }
 
-    /// The analysis of a file that comes a window at a time: `nextWindow` is called with the bytes
-    /// of the current window consumed, and returns the next window (starting with the rest of the
-    /// current one) and whether it reaches the end of the file.
-    private static func analyze(
-        name: String, options: AnalysisOptions, firstWindow: ByteView, fileSize: Int,
+    /// Analyses a capture that comes a window at a time.
+    /// - Parameters:
+    ///   - name: the file name to report.
+    ///   - firstWindow: the capture's first bytes.
+    ///   - size: the capture's size in bytes (for the reader's checks of lengths near the end).
+    ///   - nextWindow: called with the bytes of the current window consumed; returns the next
+    ///     window (starting with the rest of the current one) and whether it reaches the end.
+    public static func analyze(
+        name: String, options: AnalysisOptions, firstWindow: ByteView, size: Int,
         nextWindow: (_ consumed: Int) throws(CaptureFileError) -> (view: ByteView, isLast: Bool)
     ) -> CaptureAnalysis {
-        var analysis = CaptureAnalysis(file: name)
-        let onFinishedBatch = options.onFinishedBatch
-        let zeek: ZeekTracking = !options.tracksZeek ? .off : onFinishedBatch != nil ? .deferred : .inline
-        var table = ConnectionTable(limits: options.limits, zeek: zeek, batches: onFinishedBatch != nil)
-        var selected = Set<Int>()
-        var delivery = Delivery(
-            onConnection: options.onConnection, onFinishedBatch: onFinishedBatch,
-            countsOnly: options.countsOnly || onFinishedBatch != nil)
+        let input = Input(name: name, options: options, firstWindow: firstWindow, size: size)
+        if let recording = options.recording {
+            let selection = Selection()
+            let wanted: (Int) -> Bool
+            let keep: (Int) -> Bool
+            switch recording {
+            case .all:
+                wanted = { _ in true }
+                keep = wanted
+            case .connections(let ids):
+                wanted = { ids.contains($0) }
+                keep = wanted
+            case .selected:
+                wanted = { _ in true }
+                keep = { selection.ids.contains($0) }
+            }
+            var observer = SegmentRecorder(
+                base: ResultObserver(tracksZeek: options.tracksZeek, onConnection: nil), wanted: wanted, keep: keep)
+            var analysis = run(input, nextWindow, observer: &observer, selection: selection)
+            observer.base.tally.store(in: &analysis)
+            analysis.connections = observer.base.collected.sorted { $0.id < $1.id }
+            analysis.segments = observer.kept
+            return analysis
+        }
+        switch options.delivery {
+        case .collect, .stream:
+            var onConnection: ((Connection) -> Void)?
+            if case .stream(let body) = options.delivery { onConnection = body }
+            var observer = ResultObserver(tracksZeek: options.tracksZeek, onConnection: onConnection)
+            var analysis = run(input, nextWindow, observer: &observer, selection: Selection())
+            observer.tally.store(in: &analysis)
+            if onConnection == nil { analysis.connections = observer.collected.sorted { $0.id < $1.id } }
+            return analysis
+        case .countOnly:
+            var observer = CountingObserver()
+            var analysis = run(input, nextWindow, observer: &observer, selection: Selection())
+            observer.tally.store(in: &analysis)
+            return analysis
+        case .batches(let handOver):
+            var observer = BatchingObserver(handOver: handOver)
+            var analysis = run(input, nextWindow, observer: &observer, selection: Selection())
+            observer.flush()
+            observer.tally.store(in: &analysis)
+            return analysis
+        }
+    }
+
+    /// A capture and how to analyse it, for ``run(_:_:observer:selection:)``.
+    private struct Input {
+        let name: String
+        let options: AnalysisOptions
+        let firstWindow: ByteView
+        let size: Int
+    }
+
+    /// The ids of the connections the selector matched, shared with an observer that needs them.
+    private final class Selection {
+        var ids = Set<Int>()
+    }
+
+    /// The analysis proper, specialised for each observer: records of one window, then the next
+    /// window, until the capture ends.
+    private static func run<Observer: ConnectionObserver>(
+        _ input: Input, _ nextWindow: (_ consumed: Int) throws(CaptureFileError) -> (view: ByteView, isLast: Bool),
+        observer: inout Observer, selection: Selection
+    ) -> CaptureAnalysis {
+        let options = input.options
+        var analysis = CaptureAnalysis(file: input.name)
+        var table = ConnectionTable(limits: options.limits)
         let filter = options.filter, selector = options.selector
         // Decoded segments wait in a small ring so that their slots and states can be prefetched
         // before they are ingested, in capture order (memory-level parallelism: the table is far
         // larger than the caches, so each lookup would otherwise be a stall).
         var ring = PrefetchRing()
-        let onSegment = options.onSegment
         do {
-            var reader = try CaptureReader(window: firstWindow, fileSize: fileSize)
+            var reader = try CaptureReader(window: input.firstWindow, fileSize: input.size)
             analysis.format = reader.format
             defer {
                 analysis.linkTypes = reader.linkTypes
@@ -161,15 +236,14 @@ public enum CaptureAnalyzer {
                 analysis.truncation = reader.truncation
             }
             var nextProgress = progressInterval
-            // Records of one window, then the next window, until the file ends.
             while true {
                 while let record = try reader.next() {
                     analysis.packets += 1
                     if analysis.packets % ConnectionTable.expiryInterval == 0 {
                         while let pending = ring.popOldest() {
-                            ingest(pending, into: &table, selected: &selected, onSegment)
+                            ingest(pending, into: &table, observer: &observer, selection: selection)
                         }
-                        table.expire(into: &delivery)
+                        table.expire(observer: &observer)
                         if reader.bytesRead >= nextProgress {
                             nextProgress = reader.bytesRead + progressInterval
                             options.onProgress?(reader.bytesRead, analysis.packets)
@@ -199,7 +273,7 @@ public enum CaptureAnalyzer {
                             table.prefetchSlot(for: lookup)
                             if let middle = ring.push() { table.prefetchState(hash: middle) }
                             if ring.isFull, let pending = ring.popOldest() {
-                                ingest(pending, into: &table, selected: &selected, onSegment)
+                                ingest(pending, into: &table, observer: &observer, selection: selection)
                             }
                         case .notTCP:
                             analysis.notTCPPackets += 1
@@ -219,24 +293,15 @@ public enum CaptureAnalyzer {
         }
         // Whatever ended the loop (end of file, a cut-short record, an impossible one), the
         // segments still waiting belong to the analysis.
-        while let pending = ring.popOldest() { ingest(pending, into: &table, selected: &selected, onSegment) }
+        while let pending = ring.popOldest() { ingest(pending, into: &table, observer: &observer, selection: selection) }
         if analysis.error == nil, analysis.unsupportedLinkPackets > 0,
             let unsupported = analysis.linkTypes.first(where: { !$0.isSupported }),
             !analysis.linkTypes.contains(where: \.isSupported)
         {
             analysis.error = .unsupportedLinkType(unsupported)
         }
-        table.finishAll(into: &delivery)
-        for verdict in Verdict.allCases where delivery.counts[verdict.ordinal] > 0 {
-            analysis.verdictCounts[verdict] = delivery.counts[verdict.ordinal]
-        }
-        analysis.connectionCount = delivery.connectionCount
-        analysis.totalLostBytes = delivery.totalLostBytes
-        if options.onConnection == nil && !delivery.countsOnly {
-            delivery.collected.sort { $0.id < $1.id }
-            analysis.connections = delivery.collected
-        }
-        if selector != nil { analysis.selectedIDs = selected }
+        table.finishAll(observer: &observer)
+        if selector != nil { analysis.selectedIDs = selection.ids }
         return analysis
     }
 
@@ -244,90 +309,15 @@ public enum CaptureAnalyzer {
     /// arguments, not a closure over the table: a closure's captures are checked for exclusive
     /// access at run time, a cost per packet once it is inlined.
     @inline(__always)
-    private static func ingest(
-        _ pending: UnsafePointer<PrefetchRing.Pending>, into table: inout ConnectionTable, selected: inout Set<Int>,
-        _ onSegment: ((_ segment: TCPSegment, _ connectionID: Int) -> Void)?
+    private static func ingest<Observer: ConnectionObserver>(
+        _ pending: UnsafePointer<PrefetchRing.Pending>, into table: inout ConnectionTable, observer: inout Observer,
+        selection: Selection
     ) {
-        let id = table.ingest(pending.pointee.segment, lookup: pending.pointee.lookup, packetNumber: pending.pointee.packetNumber)
-        if pending.pointee.selected { selected.insert(id) }
-        onSegment?(pending.pointee.segment, id)
+        let id = table.ingest(
+            pending.pointee.segment, lookup: pending.pointee.lookup, packetNumber: pending.pointee.packetNumber,
+            observer: &observer)
+        if pending.pointee.selected { selection.ids.insert(id) }
     }
-
-    /// Opens and analyses the capture file at `path` (`-`: standard input).
-    /// - Throws: `FileAccessError` when the file cannot be opened (exit 66).
-    public static func analyze(
-        fileAt path: String, filter: PacketFilter? = nil, selector: PacketFilter? = nil
-    ) throws(FileAccessError) -> CaptureAnalysis {
-        try analyze(fileAt: path, options: AnalysisOptions(filter: filter, selector: selector))
-    }
-
-    /// Opens and analyses the file at `path` with `options`. The file is read a buffer at a time,
-    /// so memory does not grow with its size.
-    public static func analyze(fileAt path: String, options: AnalysisOptions) throws(FileAccessError) -> CaptureAnalysis {
-        analyze(file: try CaptureFile(path: path), name: path, options: options)
-    }
-
-    /// Analyses an opened file (see ``analyze(fileAt:options:)``), reading it ``AnalysisOptions/readSize``
-    /// bytes at a time.
-    public static func analyze(file: CaptureFile, name path: String, options: AnalysisOptions) -> CaptureAnalysis {
-        var window = CaptureWindow(file: file, size: options.readSize, readsAhead: options.readsAhead)
-        do {
-            try window.fill()
-        } catch {
-            var analysis = CaptureAnalysis(file: path)
-            analysis.error = error
-            return analysis
-        }
-        return analyze(name: path, options: options, firstWindow: window.view, fileSize: file.count) {
-            consumed throws(CaptureFileError) in
-            try window.slide(from: consumed)
-            return (window.view, window.isLast)
-        }
-    }
-
-    /// The precision of the timestamps of the file, as its header states it (see
-    /// ``CaptureReader/timestampDigits``); 6 when the header cannot be read.
-    public static func timestampDigits(of file: CaptureFile) -> Int {
-        var window = CaptureWindow(file: file, size: 4096)
-        guard (try? window.fill()) != nil else { return 6 }
-        return (try? CaptureReader(window: window.view, fileSize: file.count))?.timestampDigits ?? 6
-    }
-}
-
-/// Where the table hands finished connections: counted, then streamed to `onConnection` or kept.
-/// A value passed `inout` rather than a closure: a closure capturing the analysis cost a dynamic
-/// exclusivity check per connection, and a dictionary of counts a hash of the verdict's name.
-struct Delivery: ConnectionSink {
-    let onConnection: ((Connection) -> Void)?
-    let onFinishedBatch: ((consuming FinishedBatch) -> FinishedBatch?)?
-    /// Whether only the counts are wanted here (no ``Connection`` is built: not at all, or on
-    /// another thread from a ``FinishedBatch``).
-    let countsOnly: Bool
-    var collected: [Connection] = []
-    /// Connections per verdict, indexed by ``Verdict/ordinal``.
-    var counts = [Int](repeating: 0, count: Verdict.allCases.count)
-    var connectionCount = 0
-    var totalLostBytes: Int64 = 0
-
-    mutating func receive(_ state: UnsafePointer<ConnectionState>, zeek: UnsafePointer<ZeekTracker>?) {
-        connectionCount += 1
-        if countsOnly {
-            let outcome = TeardownClassifier.outcome(state)
-            counts[outcome.verdict.ordinal] += 1
-            totalLostBytes += outcome.lostBytes.client + outcome.lostBytes.server
-            return
-        }
-        let connection = TeardownClassifier.classify(state, zeek: zeek)
-        counts[connection.verdict.ordinal] += 1
-        totalLostBytes += connection.totalLostBytes
-        if let onConnection {
-            onConnection(connection)
-        } else {
-            collected.append(connection)
-        }
-    }
-
-    mutating func receive(_ batch: consuming FinishedBatch) -> FinishedBatch? { onFinishedBatch?(consume batch) }
 }
 
 /// A fixed ring of decoded segments waiting to be ingested: slots are prefetched on entry, states

@@ -1,4 +1,4 @@
-import CSystemShims
+import CPrefetch
 import TeardownWire
 
 /// How long connections stay in the table: these bound memory by concurrent connections, not by
@@ -29,8 +29,13 @@ public struct TrackingLimits: Sendable, Hashable {
 /// (contract 1.1); the slot then points at the newest use of the tuple.
 ///
 /// Connections leave the table when their teardown ended and the linger passed, when they were
-/// idle for the idle timeout, or under pressure (``TrackingLimits``); ``expire(_:)`` hands them over.
-public struct ConnectionTable: ~Copyable, Sendable {
+/// idle for the idle timeout, or under pressure (``TrackingLimits``).
+///
+/// The table knows only connections and time. What happens to a connection's packets and to the
+/// connection when it leaves is up to a ``ConnectionObserver``, called with the state in place
+/// (borrowed, never copied): building results, emulating other tools, handing work to other
+/// threads and recording the ladder's facts are all observers (`Observers.swift`).
+struct ConnectionTable: ~Copyable, Sendable {
     /// `(hash >> 32) << 32 | (index + 1)`; 0 is empty. The hash tag rejects most wrong entries
     /// without touching their state (a cache miss each).
     private var slots: [UInt64]
@@ -43,37 +48,20 @@ public struct ConnectionTable: ~Copyable, Sendable {
     private var nextID = 1
     private var lastIdleSweep: Int64 = .min
     /// An eviction under way: the connections last seen at or before `cutoff` go, in index order
-    /// from `next` on, a few each round (``evictLeastRecentlyActive(into:)``).
+    /// from `next` on, a few each round (``evictLeastRecentlyActive(observer:)``).
     private var eviction: Eviction?
     private struct Eviction { var cutoff: Int64; var next: Int }
     private let limits: TrackingLimits
-    private let zeekTracking: ZeekTracking
-    /// Zeek's view of the connection in the state of the same index (``ZeekTracking/inline``).
-    private var trackers: [ZeekTracker] = []
-    /// Whether finished connections also go to the sink in batches (``AnalysisOptions/onFinishedBatch``).
-    private let batches: Bool
-    /// The connections finished since the last hand-over, and Zeek's inputs (``ZeekTracking/deferred``).
-    private var batch = FinishedBatch()
     private let lingerNanoseconds: Int64
     private let idleNanoseconds: Int64
 
     /// The latest capture time seen, in nanoseconds.
-    public private(set) var now: Int64 = .min
+    private(set) var now: Int64 = .min
     /// Connections currently held.
-    public private(set) var count = 0
+    private(set) var count = 0
 
     /// Creates an empty table.
-    /// - Parameter tracksZeek: whether to compute Zeek's `conn_state` and `history` (``Connection/zeekRecords``).
-    public init(limits: TrackingLimits = TrackingLimits(), expectedConnections: Int = 1024, tracksZeek: Bool = true) {
-        self.init(limits: limits, expectedConnections: expectedConnections, zeek: tracksZeek ? .inline : .off)
-    }
-
-    /// - Parameter batches: whether every finished connection also goes to the sink in a
-    ///   ``FinishedBatch``, with Zeek's inputs when `zeek` is ``ZeekTracking/deferred`` (which needs it).
-    init(limits: TrackingLimits, expectedConnections: Int = 1024, zeek: ZeekTracking, batches: Bool = false) {
-        precondition(zeek != .deferred || batches, "deferred Zeek tracking needs batches")
-        zeekTracking = zeek
-        self.batches = batches
+    init(limits: TrackingLimits = TrackingLimits(), expectedConnections: Int = 1024) {
         self.limits = limits
         // Clamped to [0, 10^9 s] so that no setting can overflow the nanosecond arithmetic.
         lingerNanoseconds = Int64(min(max(limits.linger, 0), 1e9) * 1e9)
@@ -83,7 +71,6 @@ public struct ConnectionTable: ~Copyable, Sendable {
         slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
         states = StateBuffer(capacity: expectedConnections)
-        if batches { reserveBatch() }
     }
 
     /// The capacity to grow the states to when they are full: doubling up to 8 192, then straight to
@@ -140,17 +127,16 @@ public struct ConnectionTable: ~Copyable, Sendable {
         }
     }
 
-    /// Adds one segment to its connection, creating the connection when needed.
-    /// - Parameter packetNumber: the segment's position in the capture (1-based), for ordering facts.
+    /// Adds one segment to its connection, creating the connection when needed, and tells
+    /// `observer`.
+    /// - Parameters:
+    ///   - lookup: the segment's flow key and hash (computed once, for the prefetch stages too).
+    ///   - packetNumber: the segment's position in the capture (1-based), for ordering facts.
     /// - Returns: the id of the connection the segment belongs to.
-    @discardableResult
-    public mutating func ingest(_ segment: TCPSegment, packetNumber: Int) -> Int {
-        ingest(segment, lookup: FlowLookup(segment), packetNumber: packetNumber)
-    }
-
-    /// ``ingest(_:packetNumber:)`` with the flow lookup already computed (by the prefetch stages).
     @inline(__always)
-    mutating func ingest(_ segment: TCPSegment, lookup: FlowLookup, packetNumber: Int) -> Int {
+    mutating func ingest<Observer: ConnectionObserver>(
+        _ segment: TCPSegment, lookup: FlowLookup, packetNumber: Int, observer: inout Observer
+    ) -> Int {
         let time = segment.timestamp.nanoseconds
         if time > now { now = time }
         let key = lookup.key, fromA = lookup.fromA, hash = lookup.hash
@@ -165,15 +151,16 @@ public struct ConnectionTable: ~Copyable, Sendable {
                 let reused = isSYN && states[index].isReuse(bySYN: segment, fromA: fromA)
                 if reused || isOver(index, at: time) {
                     // The old connection stays in `states` (no longer in a slot) until it expires.
-                    let newIndex = insert(key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: reused)
+                    let newIndex = insert(
+                        key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: reused, observer: &observer)
                     slots[slot] = Self.entry(hash, newIndex)
                     return states[newIndex].id
                 }
-                return update(index, segment, fromA: fromA, packetNumber: packetNumber)
+                return update(index, segment, fromA: fromA, packetNumber: packetNumber, observer: &observer)
             }
             slot = (slot + 1) & mask
         }
-        let index = insert(key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: false)
+        let index = insert(key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: false, observer: &observer)
         slots[slot] = Self.entry(hash, index)
         if count * 2 > mask { grow() }
         return states[index].id
@@ -189,18 +176,25 @@ public struct ConnectionTable: ~Copyable, Sendable {
     }
 
     @inline(__always)
-    private mutating func update(_ index: Int, _ segment: TCPSegment, fromA: Bool, packetNumber: Int) -> Int {
+    private mutating func update<Observer: ConnectionObserver>(
+        _ index: Int, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, observer: inout Observer
+    ) -> Int {
         let previousLastSeen = states[index].lastSeen
         states[index].ingest(segment, fromA: fromA, packetNumber: packetNumber)
-        if zeekTracking != .off {
-            let input = ZeekInput(
-                segment, fromA: fromA, originatorIsA: states[index].facts.clientIsA, previousLastSeen: previousLastSeen)
-            if zeekTracking == .inline {
-                trackers[index].ingest(input)
-            } else {
-                batch.events.append(ZeekEvent(input: input, slot: Int32(index)))
-            }
+        // A small value for the observer, read from the state in place (the state itself passed
+        // along would be copied for every packet).
+        var update = SegmentUpdate(
+            connectionID: states[index].id, slot: index, fromA: fromA, clientIsA: states[index].facts.clientIsA,
+            previousLastSeen: previousLastSeen)
+        if Observer.readsPositions {
+            update.sequencePosition =
+                fromA ? states[index].a.position(of: segment.sequenceNumber) : states[index].b.position(of: segment.sequenceNumber)
+            update.acknowledgmentPosition =
+                fromA
+                ? states[index].b.position(of: segment.acknowledgmentNumber)
+                : states[index].a.position(of: segment.acknowledgmentNumber)
         }
+        observer.segment(segment, update)
         if !states[index].facts.queuedAsEnded && states[index].hasEnded {
             states[index].facts.queuedAsEnded = true
             ended.append(.init(index: Int32(index), id: states[index].id, at: segment.timestamp.nanoseconds))
@@ -208,7 +202,9 @@ public struct ConnectionTable: ~Copyable, Sendable {
         return states[index].id
     }
 
-    private mutating func insert(key: FlowKey, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool) -> Int {
+    private mutating func insert<Observer: ConnectionObserver>(
+        key: FlowKey, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool, observer: inout Observer
+    ) -> Int {
         let id = nextID
         nextID += 1
         // Built straight into its place: a 320-byte state assembled elsewhere and then copied in
@@ -223,11 +219,10 @@ public struct ConnectionTable: ~Copyable, Sendable {
         } else {
             index = states.count
             states.append(ConnectionState(key: key, id: id, timestamp: segment.timestamp), growingTo: grownCapacity)
-            if zeekTracking == .inline { trackers.append(ZeekTracker()) }
         }
         if reused { states[index].facts.notes.insert(.portReused) }
         count += 1
-        _ = update(index, segment, fromA: fromA, packetNumber: packetNumber)
+        _ = update(index, segment, fromA: fromA, packetNumber: packetNumber, observer: &observer)
         return index
     }
 
@@ -244,19 +239,9 @@ public struct ConnectionTable: ~Copyable, Sendable {
         mask = newMask
     }
 
-    /// Hands the connection at `index` to `sink` and removes it from the table.
-    private mutating func remove<Sink: ConnectionSink>(_ index: Int, into sink: inout Sink) {
-        // Handed over in place: reading `states[index]` as a value would copy the whole state.
-        if zeekTracking == .inline {
-            trackers.withUnsafeBufferPointer { sink.receive(states.pointer(at: index), zeek: $0.baseAddress! + index) }
-            trackers[index] = ZeekTracker()
-        } else {
-            sink.receive(states.pointer(at: index), zeek: nil)
-        }
-        if batches {
-            batch.finished.append(FinishedBatch.Finished(position: batch.events.count, slot: Int32(index), state: states[index]))
-            if batch.finished.count >= Self.batchConnections { handOverBatch(to: &sink) }
-        }
+    /// Tells `observer` that the connection at `index` finished, and removes it from the table.
+    private mutating func remove<Observer: ConnectionObserver>(_ index: Int, observer: inout Observer) {
+        states.withElement(at: index) { observer.finished($0, at: index) }
         let hash = states[index].key.fastHash
         // Find the slot that points at it (none when a reuse of the tuple replaced it) and close
         // the gap by shifting later entries of the probe run back (no tombstones).
@@ -287,45 +272,37 @@ public struct ConnectionTable: ~Copyable, Sendable {
         count -= 1
     }
 
-    /// Reports and removes the connections whose time is up at capture time ``now``: ended longer
-    /// than the linger ago, or idle longer than the idle timeout. Beyond the maximum, the least
-    /// recently active eighth goes too, whatever its age (a connection that went quiet long ago is
-    /// the one least likely to see another packet), a few each round
-    /// (``evictLeastRecentlyActive(into:)``); after the call, at most the maximum are held.
-    /// Each is handed to `body` as it is removed: no array of thousands of results at once.
-    public mutating func expire(_ body: (Connection) -> Void) {
-        withoutActuallyEscaping(body) { body in
-            var sink = ClosureSink(body: body)
-            expire(into: &sink)
-        }
-    }
-
-    /// ``expire(_:)`` handing each connection to `sink`.
-    mutating func expire<Sink: ConnectionSink>(into sink: inout Sink) {
+    /// Removes the connections whose time is up at capture time ``now``, handing each to
+    /// `observer` as it is removed: ended longer than the linger ago, or idle longer than the idle
+    /// timeout. Beyond the maximum, the least recently active eighth goes too, whatever its age (a
+    /// connection that went quiet long ago is the one least likely to see another packet), a few
+    /// each round (``evictLeastRecentlyActive(observer:)``); after the call, at most the maximum
+    /// are held.
+    mutating func expire<Observer: ConnectionObserver>(observer: inout Observer) {
         while let entry = ended[offset: 0], Self.elapsed(from: entry.at, to: now) > lingerNanoseconds {
             // Ended connections are cold by the time their linger is over: fetch a few ahead.
             if let ahead = ended[offset: 4] { prefetchState(at: Int(ahead.index)) }
             ended.removeFirst()
-            if states[Int(entry.index)].id == entry.id { remove(Int(entry.index), into: &sink) }
+            if states[Int(entry.index)].id == entry.id { remove(Int(entry.index), observer: &observer) }
         }
         if Self.elapsed(from: lastIdleSweep, to: now) > idleNanoseconds / 8 {
             lastIdleSweep = now
             let idleCutoff = Self.elapsed(from: idleNanoseconds, to: now)
             for index in states.indices where holdsConnection(index, lastSeenBy: idleCutoff) {
-                remove(index, into: &sink)
+                remove(index, observer: &observer)
             }
         }
-        evictLeastRecentlyActive(into: &sink)
-        if batch.events.count >= Self.batchInputs { handOverBatch(to: &sink) }
+        evictLeastRecentlyActive(observer: &observer)
+        observer.roundEnded(slotCapacity: states.capacity)
     }
 
     /// Removes connections of the least recently active eighth of the table, estimated from an
     /// evenly spaced sample when the table first holds more than the maximum: at least
     /// ``evictionStep`` each round while that eighth lasts, and always enough to be back at the
     /// maximum. Spread over rounds, the evicted connections (thousands, without a packet between
-    /// them) reach the sink among the others instead of in one burst that a consumer on another
+    /// them) reach the observer among the others instead of in one burst that a consumer on another
     /// thread has to take at once.
-    private mutating func evictLeastRecentlyActive<Sink: ConnectionSink>(into sink: inout Sink) {
+    private mutating func evictLeastRecentlyActive<Observer: ConnectionObserver>(observer: inout Observer) {
         var removed = 0
         while true {
             if eviction == nil {
@@ -336,7 +313,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
             var index = eviction!.next
             while index < states.count && (removed < Self.evictionStep || count > limits.maximumConnections) {
                 if holdsConnection(index, lastSeenBy: cutoff) {
-                    remove(index, into: &sink)
+                    remove(index, observer: &observer)
                     removed += 1
                 }
                 index += 1
@@ -368,7 +345,7 @@ public struct ConnectionTable: ~Copyable, Sendable {
         return sample.isEmpty ? .max : sample[sample.count / 8]
     }
 
-    /// Connections an eviction removes per round at least, once it started (``evictLeastRecentlyActive(into:)``).
+    /// Connections an eviction removes per round at least, once it started (``evictLeastRecentlyActive(observer:)``).
     static let evictionStep = 128
 
     /// `to - from`, saturating: capture timestamps are hostile input and may be anything.
@@ -376,94 +353,24 @@ public struct ConnectionTable: ~Copyable, Sendable {
         Timestamp(nanoseconds: to).nanoseconds(since: Timestamp(nanoseconds: from))
     }
 
-    /// Reports and removes every connection still held, in order of first packet, handing each to
-    /// `body` as it is removed.
-    public mutating func finishAll(_ body: (Connection) -> Void) {
-        withoutActuallyEscaping(body) { body in
-            var sink = ClosureSink(body: body)
-            finishAll(into: &sink)
-        }
-    }
-
-    /// ``finishAll(_:)`` handing each connection to `sink`.
-    mutating func finishAll<Sink: ConnectionSink>(into sink: inout Sink) {
+    /// Removes every connection still held, in order of first packet, handing each to `observer`
+    /// as it is removed.
+    mutating func finishAll<Observer: ConnectionObserver>(observer: inout Observer) {
         // One array of 32-bit indexes, sorted in place: with tens of thousands of connections
         // left, a filtered array and a sorted copy of it were a megabyte at the very end.
         var remaining: [Int32] = []
         remaining.reserveCapacity(count)
         for index in states.indices where states[index].id != 0 { remaining.append(Int32(index)) }
         remaining.sort { states[Int($0)].id < states[Int($1)].id }
-        for index in remaining { remove(Int(index), into: &sink) }
-        if !batch.events.isEmpty || !batch.finished.isEmpty { handOverBatch(to: &sink) }
+        for index in remaining { remove(Int(index), observer: &observer) }
+        observer.roundEnded(slotCapacity: states.capacity)
     }
 
-    /// Every connection still held, classified as it stands, in order of first packet (for tests).
-    public func connections() -> [Connection] {
-        trackers.withUnsafeBufferPointer { trackers in
-            states.indices.filter { states[$0].id != 0 }.sorted { states[$0].id < states[$1].id }
-                .map { TeardownClassifier.classify(states.pointer(at: $0), zeek: trackers.isEmpty ? nil : trackers.baseAddress! + $0) }
+    /// Calls `body` with every connection still held and its index, in order of first packet,
+    /// leaving them in the table.
+    func forEachHeld(_ body: (borrowing ConnectionState, _ slot: Int) -> Void) {
+        for index in states.indices.filter({ states[$0].id != 0 }).sorted(by: { states[$0].id < states[$1].id }) {
+            body(states[index], index)
         }
     }
-
-    /// Connections and Zeek inputs (packets) a batch gathers before it is handed over: enough that
-    /// handing over costs next to nothing per packet, few enough that the batches in flight stay in
-    /// the caches.
-    static let batchConnections = 256
-    static let batchInputs = 4096
-
-    /// Room for a whole batch: the packets between two expiry rounds past the threshold, and the
-    /// connections.
-    private mutating func reserveBatch() {
-        batch.events.reserveCapacity(Self.batchInputs + Self.expiryInterval)
-        batch.finished.reserveCapacity(Self.batchConnections)
-    }
-
-    /// Hands the batch to `sink` and starts the next, with the same room: in a batch the sink
-    /// hands back emptied, or a new one.
-    private mutating func handOverBatch<Sink: ConnectionSink>(to sink: inout Sink) {
-        var taken = FinishedBatch()
-        swap(&taken, &batch)
-        taken.indexCapacity = states.capacity
-        if let emptied = sink.receive(consume taken) { batch = emptied }
-        // Every batch gets the same room: blocks of one size are reused exactly (grown to whatever
-        // size and freed on another thread, the heap fragmented: peak RSS rose by half a megabyte a
-        // second over a 10 M-packet run). A batch handed back has it already.
-        reserveBatch()
-    }
-}
-
-/// How a ``ConnectionTable`` computes Zeek's view of its connections (``Connection/zeekRecords``).
-enum ZeekTracking {
-    /// Not at all: the reports that do not print it save the work.
-    case off
-    /// Packet by packet, beside the tracking.
-    case inline
-    /// Elsewhere: the table records what Zeek's view needs of each packet beside the finished
-    /// connections it hands over in batches, and a ``BatchCompleter`` on another thread computes
-    /// the same view from them.
-    case deferred
-}
-
-/// Receives the connections a ``ConnectionTable`` hands over, as their final state: the sink
-/// decides how much of the result to build (a count needs only the verdict). A generic sink is
-/// called directly, without the closure context (and its dynamic exclusivity checks) of a callback.
-protocol ConnectionSink {
-    /// `state` and `zeek` (Zeek's view of the connection, when the table tracks it inline) are
-    /// valid only during the call.
-    mutating func receive(_ state: UnsafePointer<ConnectionState>, zeek: UnsafePointer<ZeekTracker>?)
-    /// Receives the connections finished since the last batch again, with what their results
-    /// still need, when the table gathers batches; returns an emptied batch for the table to
-    /// fill next, if it has one.
-    mutating func receive(_ batch: consuming FinishedBatch) -> FinishedBatch?
-}
-
-/// A callback as a sink, for the public closure-taking methods.
-private struct ClosureSink: ConnectionSink {
-    let body: (Connection) -> Void
-    func receive(_ state: UnsafePointer<ConnectionState>, zeek: UnsafePointer<ZeekTracker>?) {
-        body(TeardownClassifier.classify(state, zeek: zeek))
-    }
-
-    /// Never called: the public initialiser makes no batches.
-    func receive(_ batch: consuming FinishedBatch) -> FinishedBatch? { nil }
 }

@@ -1,7 +1,7 @@
-import CSystemShims
+import CPrefetch
 
 /// Part of an analysis left for another thread: connections that finished, and what Zeek's view
-/// of their packets still needs (``AnalysisOptions/onFinishedBatch``).
+/// of their packets still needs (``ResultDelivery/batches(_:)``).
 ///
 /// Zeek's state machine costs about as much per packet as the tracking itself; with it left here,
 /// the analysing thread only records a few fields of each packet, and a ``BatchCompleter`` on
@@ -25,14 +25,14 @@ public struct FinishedBatch: Sendable {
     var indexCapacity = 0
 
     /// An empty batch without room, for a caller to hand to the analysis before it has one of its
-    /// own to give back (``AnalysisOptions/onFinishedBatch``): the analysis makes the room.
+    /// own to give back (``ResultDelivery/batches(_:)``): the analysis makes the room.
     public init() {}
 
     /// Connections in the batch.
     public var connectionCount: Int { finished.count }
 
     /// Forgets the connections and packets, keeping the room, so that the batch can go back to
-    /// the analysis to be filled again (``AnalysisOptions/onFinishedBatch``).
+    /// the analysis to be filled again (``ResultDelivery/batches(_:)``).
     public mutating func removeAll() {
         events.removeAll(keepingCapacity: true)
         finished.removeAll(keepingCapacity: true)
@@ -56,7 +56,8 @@ public struct BatchCompleter {
 
     /// Applies the batch's Zeek inputs and hands each of its connections to `body`, with its
     /// result built, in the order they finished.
-    public mutating func complete(_ batch: FinishedBatch, _ body: (Connection) -> Void) {
+    /// (`inout` only so that each connection is lent to the classification in place, not copied.)
+    public mutating func complete(_ batch: inout FinishedBatch, _ body: (Connection) -> Void) {
         // A view for every index in the batch first; then the loop works on the views in place
         // (through the array, each packet cost a uniqueness check of it).
         let highest = max(batch.events.lazy.map(\.slot).max() ?? -1, batch.finished.lazy.map(\.slot).max() ?? -1)
@@ -68,11 +69,11 @@ public struct BatchCompleter {
         trackers.withUnsafeMutableBufferPointer { trackers in
             let views = trackers.baseAddress!
             batch.events.withUnsafeBufferPointer { events in
-                batch.finished.withUnsafeBufferPointer { finished in
+                batch.finished.withUnsafeMutableBufferPointer { finished in
                     var next = 0
                     for position in events.indices {
                         while next < finished.count && finished[next].position == position {
-                            Self.deliver(finished.baseAddress! + next, views: views, body)
+                            Self.deliver(&finished[next], view: &views[Int(finished[next].slot)], body)
                             next += 1
                         }
                         // The views are spread over megabytes, in no order: ask for the one a few
@@ -83,7 +84,7 @@ public struct BatchCompleter {
                         views[Int(events[position].slot)].ingest(events[position].input)
                     }
                     while next < finished.count {
-                        Self.deliver(finished.baseAddress! + next, views: views, body)
+                        Self.deliver(&finished[next], view: &views[Int(finished[next].slot)], body)
                         next += 1
                     }
                 }
@@ -101,14 +102,14 @@ public struct BatchCompleter {
         for offset in stride(from: 0, to: MemoryLayout<ZeekTracker>.size + 63, by: 64) { teardown_prefetch(start + offset) }
     }
 
-    /// Builds the result of `connection` with the Zeek view at its index, which then starts over
-    /// for the next connection there.
+    /// Builds the result of `connection` with `view`, Zeek's view at its index, which then starts
+    /// over for the next connection there.
     private static func deliver(
-        _ connection: UnsafePointer<FinishedBatch.Finished>, views: UnsafeMutablePointer<ZeekTracker>,
-        _ body: (Connection) -> Void
+        _ connection: inout FinishedBatch.Finished, view: inout ZeekTracker, _ body: (Connection) -> Void
     ) {
-        let view = views + Int(connection.pointee.slot)
-        body(TeardownClassifier.classify(connection.pointer(to: \.state)!, zeek: view))
-        view.pointee = ZeekTracker()
+        var result = TeardownClassifier.classify(connection.state)
+        result.zeekRecords = view.records(for: connection.state)
+        body(result)
+        view = ZeekTracker()
     }
 }

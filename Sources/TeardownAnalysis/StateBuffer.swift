@@ -1,14 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The connection table's states, in memory of their own and accessed in place.
 ///
 /// An `Array` puts its elements next to each other 32 bytes after a 16-byte-aligned allocation, so
 /// a state would straddle one cache line more than it fills; here every state starts on a cache
-/// line (``stride``), and a large buffer starts on a 2 MiB boundary with the kernel asked for huge
-/// pages under it (lookups land anywhere in tens of megabytes, and with 4 KiB pages nearly every
-/// one also misses the TLB). Elements are read and written through addressors: nothing copies a
+/// line (``stride``). Elements are read and written through addressors: nothing copies a
 /// whole state. Sendable as an `Array` is: the memory has exactly one owner, since the buffer
 /// cannot be copied.
 struct StateBuffer: ~Copyable, @unchecked Sendable {
@@ -20,8 +14,6 @@ struct StateBuffer: ~Copyable, @unchecked Sendable {
     private(set) var count = 0
     private(set) var capacity: Int
 
-    static let hugePage = 2 << 20
-
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
         base = Self.allocate(self.capacity)
@@ -29,7 +21,7 @@ struct StateBuffer: ~Copyable, @unchecked Sendable {
 
     deinit {
         for index in indices { element(index).deinitialize(count: 1) }
-        free(base)
+        base.deallocate()
     }
 
     /// The state at `index`, which must be initialised.
@@ -51,10 +43,11 @@ struct StateBuffer: ~Copyable, @unchecked Sendable {
         }
     }
 
-    /// The state at `index`, for reading in place while the buffer is not changed.
-    func pointer(at index: Int) -> UnsafePointer<ConnectionState> {
+    /// Calls `body` with the state at `index` in place. A state lent from here is not copied (one
+    /// passed on from the subscript would be, since nothing proves the memory unchanged meanwhile).
+    mutating func withElement<Result>(at index: Int, _ body: (inout ConnectionState) -> Result) -> Result {
         assert(index >= 0 && index < count)
-        return UnsafePointer(element(index))
+        return body(&element(index).pointee)
     }
 
     /// The address of the state at `index` as raw memory, for prefetching.
@@ -77,20 +70,11 @@ struct StateBuffer: ~Copyable, @unchecked Sendable {
             (base + offset).moveInitializeMemory(
                 as: ConnectionState.self, from: (old + offset).assumingMemoryBound(to: ConnectionState.self), count: 1)
         }
-        free(old)
+        old.deallocate()
         capacity = newCapacity
     }
 
     private static func allocate(_ capacity: Int) -> UnsafeMutableRawPointer {
-        let bytes = capacity * stride
-        let alignment = bytes >= 2 * hugePage ? hugePage : 64
-        var memory: UnsafeMutableRawPointer?
-        guard posix_memalign(&memory, alignment, bytes) == 0, let memory else {
-            fatalError("out of memory for \(capacity) connection states")
-        }
-        #if os(Linux)
-        if alignment == hugePage { _ = madvise(memory, bytes / hugePage * hugePage, MADV_HUGEPAGE) }
-        #endif
-        return memory
+        .allocate(byteCount: capacity * stride, alignment: 64)
     }
 }

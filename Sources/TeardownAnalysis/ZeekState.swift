@@ -247,13 +247,10 @@ struct ZeekSession: Sendable, Hashable {
         }
         if fromA { a.packets &+= 1 } else { b.packets &+= 1 }
         let originatorBefore = fromOriginator ? (fromA ? a.state : b.state) : (fromA ? b.state : a.state)
-        // One copy of the update for both directions, the endpoints chosen by pointer (as in
-        // `ConnectionState.ingest`).
-        withUnsafeMutablePointer(to: &self) { session in
-            let a = session.pointer(to: \.a)!, b = session.pointer(to: \.b)!
-            Self.process(
-                segment, endpoint: &(fromA ? a : b).pointee, peer: &(fromA ? b : a).pointee,
-                &session.pointee.history, &session.pointee.seen)
+        if fromA {
+            Self.process(segment, endpoint: &a, peer: &b, &history, &seen)
+        } else {
+            Self.process(segment, endpoint: &b, peer: &a, &history, &seen)
         }
         let originatorAfter = fromOriginator ? (fromA ? a.state : b.state) : (fromA ? b.state : a.state)
         if originatorBefore == .inactive && (originatorAfter == .synSent || originatorAfter == .synAckSent) {
@@ -535,21 +532,28 @@ struct ZeekTracker: Sendable, Hashable {
     /// Every row, the current one last; none when nothing was tracked. `client` and `server` are our
     /// endpoints (the originator's and the responder's): without earlier rows the current row covers
     /// all of their packets, so their 64-bit positions restore the size's wraps past 2^32.
-    /// Read through pointers: the tracker and the endpoints are parts of a table entry, and copies
-    /// of them cost more than the rows.
-    static func records(
-        of tracker: UnsafePointer<ZeekTracker>, originatorIsA: Bool,
-        client: UnsafePointer<EndpointState>, server: UnsafePointer<EndpointState>, lastSeen: Timestamp
+    func records(
+        originatorIsA: Bool, client: borrowing EndpointState, server: borrowing EndpointState, lastSeen: Timestamp
     ) -> [ZeekRecord] {
-        guard tracker.pointee.current.started else { return [] }
-        func size(_ side: UnsafePointer<EndpointState>, _ peer: UnsafePointer<EndpointState>) -> Int64 {
-            max(side.pointee.highestEnd, peer.pointee.hasAcknowledged ? peer.pointee.highestAcknowledgment : 0) - 1
-                - (side.pointee.sentFIN ? 1 : 0)
-        }
-        let hints = tracker.pointee.earlier.isEmpty ? PerSide(client: size(client, server), server: size(server, client)) : nil
-        var rows = tracker.pointee.earlier
-        rows.append(tracker.pointee.current.record(originatorIsA: originatorIsA, lastSeen: lastSeen, unwrappedSizes: hints))
+        guard current.started else { return [] }
+        let hints =
+            earlier.isEmpty
+            ? PerSide(client: Self.size(client, peer: server), server: Self.size(server, peer: client)) : nil
+        var rows = earlier
+        rows.append(current.record(originatorIsA: originatorIsA, lastSeen: lastSeen, unwrappedSizes: hints))
         return rows
+    }
+
+    /// Every row for the connection `state` (see ``records(originatorIsA:client:server:lastSeen:)``).
+    func records(for state: borrowing ConnectionState) -> [ZeekRecord] {
+        state.facts.clientIsA
+            ? records(originatorIsA: true, client: state.a, server: state.b, lastSeen: state.lastSeen)
+            : records(originatorIsA: false, client: state.b, server: state.a, lastSeen: state.lastSeen)
+    }
+
+    /// The sequence space `side` used, from its 64-bit positions.
+    private static func size(_ side: borrowing EndpointState, peer: borrowing EndpointState) -> Int64 {
+        max(side.highestEnd, peer.hasAcknowledged ? peer.highestAcknowledgment : 0) - 1 - (side.sentFIN ? 1 : 0)
     }
 
     /// Applies one packet of the connection.

@@ -1,7 +1,8 @@
-import CSystemShims
+
 
 #if canImport(Glibc)
 import Glibc
+import TeardownIO
 #endif
 
 /// SIGINT and SIGTERM, blocked in every thread and taken synchronously with `sigtimedwait`, so a
@@ -54,7 +55,7 @@ public final class ChildProcess: @unchecked Sendable {
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let status = posix_spawnp(&pid, arguments[0], nil, &attributes, &argv, teardown_environment())
+        let status = posix_spawnp(&pid, arguments[0], nil, &attributes, &argv, processEnvironment)
         guard status == 0 else { throw SpawnError(command: arguments[0], code: status) }
         self.pid = pid
     }
@@ -73,7 +74,7 @@ public final class ChildProcess: @unchecked Sendable {
     public func wait() -> Int32 {
         if let finished { return finished }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = valueOrErrno { waitpid(pid, &status, 0) }
         finished = Self.decode(status)
         return finished!
     }

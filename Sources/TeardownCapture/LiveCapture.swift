@@ -1,5 +1,6 @@
 import CPcap
 import Synchronization
+import TeardownIO
 import TeardownAnalysis
 import TeardownWire
 

@@ -2,7 +2,10 @@ import TeardownAnalysis
 import TeardownReport
 import TeardownWire
 
-/// Builds an ``Explanation`` from a connection's result and its segments in capture order.
+/// Builds an ``Explanation`` from a connection's result and its segments in capture order, as the
+/// analysis saw them (``SegmentFact``: the side that sent each, and its sequence and
+/// acknowledgement positions in the tracker's sequence spaces), so the ladder and the verdict come
+/// from one view of the connection.
 ///
 /// The annotations follow the wire shapes of contract section 3.2 and the kernel behaviours the
 /// scenarios reproduce: a FIN (no more data from that side), data after the peer's FIN (a
@@ -13,11 +16,19 @@ public enum Explainer {
     /// are folded into one line.
     public static let foldThreshold = 6
 
-    public static func explain(_ connection: Connection, segments: [TCPSegment]) -> Explanation {
+    public static func explain(_ connection: Connection, segments: [SegmentFact]) -> Explanation {
         var walk = Walk(connection: connection, segments: segments)
         walk.run()
         return Explanation(
             connection: connection, steps: walk.steps, hints: walk.hints, summary: summary(connection))
+    }
+
+    /// Every connection of `analysis` whose segments were recorded (``AnalysisOptions/recording``),
+    /// in order of first packet.
+    public static func explanations(of analysis: CaptureAnalysis) -> [Explanation] {
+        analysis.connections.compactMap { connection in
+            analysis.segments[connection.id].map { explain(connection, segments: $0) }
+        }
     }
 
     /// `abortive — client reset after its FIN; 9 server bytes lost. First closer: client. Reset by:
@@ -37,72 +48,39 @@ public enum Explainer {
 /// One pass over the segments, keeping what each side has done so far.
 private struct Walk {
     let connection: Connection
-    let segments: [TCPSegment]
+    let segments: [SegmentFact]
     var steps: [LadderStep] = []
     var hints: [CauseHint] = []
     /// Pending ordinary segments, not yet emitted (they may be folded).
-    var pending: [(segment: TCPSegment, step: LadderStep)] = []
+    var pending: [(fact: SegmentFact, step: LadderStep)] = []
 
-    var base = PerSide<UInt32>(client: 0, server: 0)
-    /// Highest relative end of payload sent, per side.
+    /// Highest position of payload sent, per side.
     var payloadEnd = PerSide<Int64>(client: 0, server: 0)
-    /// Relative position of each side's first FIN.
+    /// Position of each side's first FIN.
     var fin = PerSide<Int64?>(client: nil, server: nil)
     var highestAck = PerSide<Int64>(client: 0, server: 0)
     var notedHalfClose = false
     var notedTimeWait = false
     var notedEndingReset = false
 
-    init(connection: Connection, segments: [TCPSegment]) {
+    init(connection: Connection, segments: [SegmentFact]) {
         self.connection = connection
         self.segments = segments
-        base = Self.bases(connection, segments)
-    }
-
-    /// The sequence number each side counts from: its SYN, else one before its first segment (the
-    /// reset itself when that comes first), else one before the first acknowledgement of it.
-    static func bases(_ connection: Connection, _ segments: [TCPSegment]) -> PerSide<UInt32> {
-        var result = PerSide<UInt32?>(client: nil, server: nil)
-        var fromAcks = PerSide<UInt32?>(client: nil, server: nil)
-        for segment in segments {
-            let side = self.side(of: segment, connection)
-            if segment.flags.contains(.syn) && !segment.flags.contains(.rst) {
-                if result[side] == nil || !(segment.flags.contains(.ack) && side == .client) {
-                    result[side] = segment.sequenceNumber
-                }
-            } else if result[side] == nil {
-                // A reset as the first segment (a refusal) is shown at its own number, data at 1.
-                result[side] = segment.sequenceNumber &- (segment.flags.contains(.rst) ? 0 : 1)
-            }
-            if segment.flags.contains(.ack), fromAcks[side.peer] == nil {
-                fromAcks[side.peer] = segment.acknowledgmentNumber &- 1
-            }
-        }
-        return PerSide(
-            client: result.client ?? fromAcks.client ?? 0, server: result.server ?? fromAcks.server ?? 0)
-    }
-
-    static func side(of segment: TCPSegment, _ connection: Connection) -> Side {
-        segment.source == connection.client.address && segment.sourcePort == connection.client.port ? .client : .server
-    }
-
-    func relative(_ number: UInt32, of side: Side) -> Int64 {
-        Int64(number &- base[side])
     }
 
     mutating func run() {
-        guard let first = segments.first else { return }
-        for segment in segments {
-            let side = Self.side(of: segment, connection)
+        guard let first = segments.first?.segment else { return }
+        for fact in segments {
+            let segment = fact.segment, side = fact.side
             let flags = segment.flags
-            let sequence = relative(segment.sequenceNumber, of: side) + (flags.contains(.syn) ? 1 : 0)
+            let sequence = fact.sequencePosition + (flags.contains(.syn) ? 1 : 0)
             let length = Int64(segment.payloadLength)
             var notes: [String] = []
             let name = side.rawValue
             let peer = side.peer.rawValue
 
             if flags.contains(.rst) {
-                notes += resetNotes(segment, from: side)
+                notes += resetNotes(fact)
             } else {
                 if length > 0, fin[side.peer] != nil, sequence + length > payloadEnd[side], !notedHalfClose {
                     notedHalfClose = true
@@ -117,14 +95,14 @@ private struct Walk {
                     }
                 }
                 if flags.contains(.fin), fin[side] == nil {
-                    notes.append(finNote(segment, from: side))
+                    notes.append(finNote(fact))
                     fin[side] = sequence + length
                 }
                 // The first closer enters TIME_WAIT when it acknowledges the second FIN.
                 let closedFirst = connection.firstCloser == .both || connection.firstCloser?.rawValue == name
                 if flags.contains(.ack), !notedTimeWait, closedFirst, connection.resetBy == nil,
                     let peerFIN = fin[side.peer], fin[side] != nil,
-                    relative(segment.acknowledgmentNumber, of: side.peer) > peerFIN
+                    fact.acknowledgmentPosition > peerFIN
                 {
                     notedTimeWait = true
                     notes.append(timeWaitNote())
@@ -132,15 +110,15 @@ private struct Walk {
             }
             if length > 0 && !flags.contains(.rst) { payloadEnd[side] = max(payloadEnd[side], sequence + length) }
             if flags.contains(.ack) {
-                highestAck[side] = max(highestAck[side], relative(segment.acknowledgmentNumber, of: side.peer))
+                highestAck[side] = max(highestAck[side], fact.acknowledgmentPosition)
             }
 
             let step = LadderStep(
                 time: segment.timestamp.nanoseconds(since: first.timestamp),
                 direction: side == .client ? .toServer : .toClient,
-                label: label(segment, from: side), kind: kind(flags), notes: notes)
+                label: label(fact), kind: kind(flags), notes: notes)
             if notes.isEmpty && step.kind == .plain {
-                pending.append((segment, step))
+                pending.append((fact, step))
             } else {
                 flushRun()
                 steps.append(step)
@@ -157,7 +135,7 @@ private struct Walk {
             return
         }
         var bytes = PerSide<Int64>(client: 0, server: 0)
-        for (segment, _) in pending { bytes[Self.side(of: segment, connection)] += Int64(segment.payloadLength) }
+        for (fact, _) in pending { bytes[fact.side] += Int64(fact.segment.payloadLength) }
         let toServer = bytes.client >= bytes.server
         var label = "… \(pending.count) segments, \(toServer ? bytes.client : bytes.server) bytes"
         let other = toServer ? bytes.server : bytes.client
@@ -167,8 +145,8 @@ private struct Walk {
             notes: []))
     }
 
-    func label(_ segment: TCPSegment, from side: Side) -> String {
-        let flags = segment.flags
+    func label(_ fact: SegmentFact) -> String {
+        let segment = fact.segment, flags = segment.flags
         var names: [String] = []
         if flags.contains(.syn) { names.append("SYN") }
         if flags.contains(.fin) { names.append("FIN") }
@@ -176,8 +154,8 @@ private struct Walk {
         if flags.contains(.psh) { names.append("PSH") }
         if flags.contains(.ack) { names.append("ACK") }
         var text = names.isEmpty ? "(no flags)" : names.joined(separator: ",")
-        text += " seq \(relative(segment.sequenceNumber, of: side))"
-        if flags.contains(.ack) { text += " ack \(relative(segment.acknowledgmentNumber, of: side.peer))" }
+        text += " seq \(fact.sequencePosition)"
+        if flags.contains(.ack) { text += " ack \(fact.acknowledgmentPosition)" }
         if segment.payloadLength > 0 { text += " len \(segment.payloadLength)" }
         return text
     }
@@ -189,13 +167,13 @@ private struct Walk {
         return .plain
     }
 
-    mutating func finNote(_ segment: TCPSegment, from side: Side) -> String {
-        let name = side.rawValue, peer = side.peer.rawValue
+    mutating func finNote(_ fact: SegmentFact) -> String {
+        let side = fact.side, name = side.rawValue, peer = side.peer.rawValue
         guard let peerFIN = fin[side.peer] else {
             return "\(name) FIN — no more data from the \(name) (shutdown or close)"
         }
         let acknowledgesPeerFIN =
-            segment.flags.contains(.ack) && relative(segment.acknowledgmentNumber, of: side.peer) > peerFIN
+            fact.segment.flags.contains(.ack) && fact.acknowledgmentPosition > peerFIN
         if !acknowledgesPeerFIN && connection.firstCloser == .both {
             hints.append(CauseHint(
                 confidence: .certain,
@@ -214,8 +192,8 @@ private struct Walk {
     }
 
     /// What a reset means: the one that ended the connection gets its cause; later ones are noise.
-    mutating func resetNotes(_ segment: TCPSegment, from side: Side) -> [String] {
-        let name = side.rawValue, peer = side.peer.rawValue
+    mutating func resetNotes(_ fact: SegmentFact) -> [String] {
+        let segment = fact.segment, side = fact.side, name = side.rawValue, peer = side.peer.rawValue
         if connection.notes.contains(.trailingRST) && fin.client != nil && fin.server != nil && connection.resetBy == nil {
             guard !notedEndingReset else { return [] }
             notedEndingReset = true
@@ -245,7 +223,7 @@ private struct Walk {
             return ["\(name) RST gives up its own unanswered SYN"]
         }
         if fin[side] != nil && connection.bytesAfterFirstFin > 0 && connection.firstCloser?.rawValue == name {
-            let matchesPeerAck = relative(segment.sequenceNumber, of: side) == highestAck[side.peer]
+            let matchesPeerAck = fact.sequencePosition == highestAck[side.peer]
             hints.append(CauseHint(
                 confidence: .likely,
                 text: "The \(name) called close() while the \(peer) was still sending; data that reaches a closed socket is answered with a reset (RFC 1122 4.2.2.13)\(matchesPeerAck ? ", and this reset's sequence number is the \(peer)'s acknowledgement, the shape Linux sends" : "")."))
@@ -264,31 +242,5 @@ private struct Walk {
             return ["\(name) RST+ACK after its data was acknowledged: SO_LINGER 0 or abort\(lostText)"]
         }
         return ["\(name) RST ends the connection\(lostText)"]
-    }
-}
-
-extension Explainer {
-    /// Explains the connections of an opened capture that `choose` picks from its analysis: the
-    /// file is read twice, once to analyse it and once to collect the chosen connections' segments
-    /// (memory grows with those connections only).
-    public static func explain(
-        file: CaptureFile, name: String, options: AnalysisOptions, choose: (CaptureAnalysis) -> [Int]
-    ) -> (analysis: CaptureAnalysis, explanations: [Explanation]) {
-        let analysis = CaptureAnalyzer.analyze(file: file, name: name, options: options)
-        let chosen = choose(analysis)
-        let wanted = Set(chosen)
-        var segments: [Int: [TCPSegment]] = [:]
-        var second = AnalysisOptions(filter: options.filter)
-        second.limits = options.limits
-        second.onConnection = { _ in }
-        second.onSegment = { segment, id in
-            if wanted.contains(id) { segments[id, default: []].append(segment) }
-        }
-        _ = CaptureAnalyzer.analyze(file: file, name: name, options: second)
-        let byID = Dictionary(analysis.connections.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let explanations = chosen.compactMap { id in
-            byID[id].map { explain($0, segments: segments[id] ?? []) }
-        }
-        return (analysis, explanations)
     }
 }

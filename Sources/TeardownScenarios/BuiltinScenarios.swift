@@ -1,5 +1,6 @@
-import CSystemShims
+
 import Synchronization
+import TeardownIO
 import TeardownAnalysis
 
 #if canImport(Glibc)
@@ -286,9 +287,9 @@ extension Scenario {
         expect: ScenarioExpectation(.graceful)
     ) { context throws(Errno) in
         let arrived = Atomic<Int>(0)
-        let cpus = teardown_available_cpus()
-        @Sendable func rendezvous(cpu: Int32) {
-            if cpus > 1 { _ = teardown_pin_thread_to_cpu(cpu) }
+        let cpus = availableProcessors
+        @Sendable func rendezvous(cpu: Int) {
+            if cpus > 1 { pinCurrentThread(to: cpu) }
             arrived.add(1, ordering: .acquiringAndReleasing)
             let deadline = Clock.monotonicNanoseconds() + 1_000_000_000
             while arrived.load(ordering: .acquiring) < 2 && Clock.monotonicNanoseconds() < deadline {}

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import TeardownIO
 #endif
 
 /// A loopback address (127.0.0.1 or ::1) and port as a `sockaddr_storage`, prepared before any

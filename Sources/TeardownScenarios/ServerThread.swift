@@ -1,3 +1,4 @@
+import TeardownIO
 import TeardownAnalysis
 import TeardownCapture
 

@@ -1,41 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// An errno value with its symbolic name (`EPIPE`, `ECONNRESET`, ...).
-public struct Errno: Error, Sendable, Hashable, CustomStringConvertible {
-    public var code: Int32
-    public init(_ code: Int32) { self.code = code }
-
-    /// The current `errno`.
-    static var current: Errno { Errno(errno) }
-
-    public var name: String {
-        switch code {
-        case EPIPE: return "EPIPE"
-        case ECONNRESET: return "ECONNRESET"
-        case ECONNREFUSED: return "ECONNREFUSED"
-        case ENOTCONN: return "ENOTCONN"
-        case EAGAIN: return "EAGAIN"
-        case ETIMEDOUT: return "ETIMEDOUT"
-        case EINTR: return "EINTR"
-        case EADDRNOTAVAIL: return "EADDRNOTAVAIL"
-        case EAFNOSUPPORT: return "EAFNOSUPPORT"
-        default: return "errno \(code)"
-        }
-    }
-
-    public var description: String { "\(name) (\(String(cString: strerror(code))))" }
-}
-
-/// Retries `body` while it fails with EINTR; returns its result or the errno it failed with.
-func valueOrErrno(_ body: () -> Int) -> Result<Int, Errno> {
-    while true {
-        let result = body()
-        if result >= 0 { return .success(result) }
-        if errno != EINTR { return .failure(.current) }
-    }
-}
+import TeardownIO
 
 /// A TCP socket on the loopback interface with the counters a scenario reports: bytes written and
 /// read by the application, and the errors its calls returned.

@@ -1,4 +1,4 @@
-import CSystemShims
+import CPrefetch
 
 /// A borrowed, read-only view of packet or file bytes with big- and little-endian integer loads.
 ///

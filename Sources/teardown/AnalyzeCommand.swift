@@ -1,4 +1,5 @@
 import ArgumentParser
+import TeardownIO
 import TeardownAnalysis
 import TeardownCapture
 import TeardownReport
@@ -72,8 +73,8 @@ enum StreamMode {
     case countOnly
 }
 
-/// Analyses `files` on up to two worker threads (one file each at a time), printing warnings and
-/// errors on standard error.
+/// Analyses `files` on as many worker threads as the process has cores (one file each at a time),
+/// printing warnings and errors on standard error.
 /// - Returns: the analyses of the files that could be opened, in the order given, and the exit
 ///   code: 66 if a file could not be opened, else 65 if one was not a readable capture, else 0.
 func analyzeFiles(
@@ -98,6 +99,7 @@ func analyzeFiles(
     let results = Mutex<[Int: CaptureAnalysis]>([:])
     let queue = Mutex(opened.indices.makeIterator())
     let named = files.count > 1
+    let cores = availableProcessors
     let work = UncheckedSendable((opened, filter, selector))
     @Sendable func worker() {
         let (opened, filter, selector) = work.value
@@ -106,12 +108,12 @@ func analyzeFiles(
             let path = files[index]
             var options = AnalysisOptions(filter: filter, selector: selector)
             options.limits = limits
-            // With one file the second core has room for reading ahead; with more, it analyses.
-            options.readsAhead = opened.count == 1
+            // A core without a file of its own has room for reading ahead.
+            let reading = WindowedReading(readsAhead: opened.count < cores)
             options.onProgress = { bytes, packets in meter?.update(file: position, bytes: bytes, packets: packets) }
             var lines: BackgroundJSONLines?
             if mode == .countOnly {
-                options.countsOnly = true
+                options.delivery = .countOnly
                 options.tracksZeek = false
             }
             if mode == .jsonLines {
@@ -119,14 +121,14 @@ func analyzeFiles(
                 let digits = CaptureAnalyzer.timestampDigits(of: file)
                 let stream = BackgroundJSONLines(output: output!, timestampDigits: digits, file: named ? path : nil)
                 lines = stream
-                options.onFinishedBatch = stream.append
+                options.delivery = .batches(stream.append)
             }
-            let analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options)
+            let analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options, reading: reading)
             lines?.finish()
             results.withLock { $0[index] = analysis }
         }
     }
-    let threads = (0..<min(2, opened.count)).map { _ in OSThread(worker) }
+    let threads = (0..<min(cores, opened.count)).map { _ in OSThread(worker) }
     for thread in threads { thread.join() }
     output?.finish()
     meter?.finish()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TeardownIO
 import TeardownAnalysis
 import TeardownCapture
 import TeardownReport

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TeardownIO
 import TeardownAnalysis
 import TeardownCapture
 import TeardownReport
@@ -181,7 +182,7 @@ struct Check: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        var analysis = try CaptureAnalyzer.analyze(fileAt: path, selector: selector)
+        var analysis = try CaptureAnalyzer.analyze(fileAt: path, options: AnalysisOptions(selector: selector))
         analysis.file = "live capture on \(interface)"
         analysis.droppedPackets = statistics.dropped
         if status != 0 { Console.error("the command exited with status \(status)") }

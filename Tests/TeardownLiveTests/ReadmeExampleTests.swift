@@ -2,6 +2,7 @@
 import Testing
 import TeardownAnalysis
 import TeardownCapture
+import TeardownIO
 import TeardownScenarios
 
 @Test("the echo server closes gracefully", .enabled(if: LiveCapture.isPermitted(), "needs root or CAP_NET_RAW"))

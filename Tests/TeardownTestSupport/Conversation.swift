@@ -74,7 +74,7 @@ public struct Conversation {
 
     /// The connections a table builds from these segments, in this order.
     public func connections(order: [Int]? = nil) -> [Connection] {
-        var table = ConnectionTable()
+        var table = ConnectionTracker()
         for (number, index) in (order ?? Array(segments.indices)).enumerated() {
             table.ingest(segments[index], packetNumber: number + 1)
         }

@@ -92,3 +92,10 @@ public func goldenMismatch(_ actual: String, name: String) -> String? {
     if expected.isEmpty { return "no golden file \(name) (record it with RECORD_GOLDEN=1)" }
     return expected == actual ? nil : "\(name) differs from its golden file:\n--- expected\n\(expected)\n--- actual\n\(actual)"
 }
+
+/// Switches for tests that only some runs want.
+public enum Environment {
+    /// `TEARDOWN_PERF_TESTS=1`: the tests about speed (allocation budgets, the table's tuned memory
+    /// layout), which need a release build or pin implementation details the contract does not.
+    public static var performanceTests: Bool { getenv("TEARDOWN_PERF_TESTS").map { String(cString: $0) == "1" } ?? false }
+}

@@ -16,7 +16,4 @@ int teardown_fix_mmap_threshold(int bytes);
 /// The process environment (`environ`), for spawning children with it.
 char *const *teardown_environment(void);
 
-/// Hints the CPU to fetch the cache line at `address` (a no-op for correctness).
-static inline void teardown_prefetch(const void *address) { __builtin_prefetch(address); }
-
 #endif

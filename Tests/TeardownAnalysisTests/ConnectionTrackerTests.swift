@@ -5,7 +5,7 @@ import TeardownWire
 
 /// The limits that keep the connection table bounded (issue 6).
 @Suite("Connection table limits")
-struct ConnectionTableTests {
+struct ConnectionTrackerTests {
     /// The address of conversation `n` in ``maximumConnections()``: one client host each.
     static func client(_ n: Int) -> IPAddress { IPAddress("10.0.\(n / 250).\(n % 250 + 1)")! }
 
@@ -29,7 +29,7 @@ struct ConnectionTableTests {
             }
             segments += c.segments
         }
-        var table = ConnectionTable(limits: TrackingLimits(linger: 0.002, maximumConnections: maximum))
+        var table = ConnectionTracker(limits: TrackingLimits(linger: 0.002, maximumConnections: maximum))
         var handed: [Connection] = []
         for (number, segment) in segments.enumerated() {
             table.ingest(segment, packetNumber: number + 1)
@@ -78,7 +78,7 @@ struct ConnectionTableTests {
             segments += c.segments
         }
         segments.sort { $0.timestamp.nanoseconds < $1.timestamp.nanoseconds }
-        var table = ConnectionTable(limits: TrackingLimits(linger: linger))
+        var table = ConnectionTracker(limits: TrackingLimits(linger: linger))
         var handed: [Connection] = []
         var mostLingering = 0
         var lastExpiry: Int64 = 0

@@ -1,6 +1,9 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
+import CSystemShims
 
 /// A real POSIX thread running one closure.
 ///
@@ -35,3 +38,13 @@ public final class OSThread: @unchecked Sendable {
 
     deinit { join() }
 }
+
+/// The processor cores this process may run on (its CPU affinity), at least 1.
+public var availableProcessors: Int { max(1, Int(teardown_available_cpus())) }
+
+/// Pins the calling thread to core `cpu`; false when the system refused.
+@discardableResult
+public func pinCurrentThread(to cpu: Int) -> Bool { teardown_pin_thread_to_cpu(Int32(cpu)) == 0 }
+
+/// The process environment (`environ`), for spawning children with it.
+public var processEnvironment: UnsafePointer<UnsafeMutablePointer<CChar>?> { UnsafePointer(teardown_environment()) }

@@ -1,5 +1,6 @@
 import Testing
 import TeardownAnalysis
+import TeardownIO
 import TeardownReport
 import TeardownScenarios
 import TeardownTestSupport

@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
+private let systemRead = Glibc.read
 #elseif canImport(Darwin)
 import Darwin
+private let systemRead = Darwin.read
 #endif
 import Dispatch
 import TeardownWire
@@ -25,16 +27,10 @@ public struct FileAccessError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 }
 
-#if canImport(Glibc)
-private let systemRead = Glibc.read
-#elseif canImport(Darwin)
-private let systemRead = Darwin.read
-#endif
-
 /// An opened capture file, read a window at a time (``CaptureWindow``): a regular file with
 /// `pread`, so any number of passes and readers can share it and memory does not grow with its
 /// size; anything else (a pipe, standard input) read into memory once, since it can be read only
-/// once and `explain` reads twice.
+/// once.
 public final class CaptureFile: @unchecked Sendable {
     /// The file's size in bytes.
     public let count: Int
@@ -78,14 +74,14 @@ public final class CaptureFile: @unchecked Sendable {
                 buffer.deallocate()
                 buffer = bigger
             }
-            let got = systemRead(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
-            if got == 0 { break }
-            if got < 0 {
-                if errno == EINTR { continue }
-                let code = errno
+            let got: Int
+            switch valueOrErrno({ systemRead(descriptor, buffer.baseAddress! + filled, buffer.count - filled) }) {
+            case .success(let count): got = count
+            case .failure(let error):
                 buffer.deallocate()
-                throw FileAccessError(path: path, code: code, operation: "read")
+                throw FileAccessError(path: path, code: error.code, operation: "read")
             }
+            if got == 0 { break }
             filled += got
         }
         self.descriptor = -1
@@ -111,12 +107,12 @@ public final class CaptureFile: @unchecked Sendable {
         }
         var filled = 0
         while filled < buffer.count {
-            let got = pread(descriptor, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset + filled))
-            if got == 0 { break }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw .readFailed(String(cString: strerror(errno)))
+            let got: Int
+            switch valueOrErrno({ pread(descriptor, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset + filled)) }) {
+            case .success(let count): got = count
+            case .failure(let error): throw .readFailed(String(cString: strerror(error.code)))
             }
+            if got == 0 { break }
             filled += got
         }
         return filled
@@ -133,7 +129,7 @@ public final class CaptureFile: @unchecked Sendable {
 /// a larger one). With read-ahead, a second buffer is filled with the next `readSize` bytes on a
 /// thread of its own while the reader works through the window, so the kernel's copy (about an
 /// eighth of the analysing thread's time) runs on another core.
-struct CaptureWindow: ~Copyable {
+public struct CaptureWindow: ~Copyable {
     private let file: CaptureFile
     private let readSize: Int
     private var headroom: Int
@@ -153,7 +149,7 @@ struct CaptureWindow: ~Copyable {
     ///   - size: bytes read from the file at a time.
     ///   - readsAhead: whether to read the next window on another thread while the reader works
     ///     through this one (only worth a thread when the file is larger than one window).
-    init(file: CaptureFile, size: Int, readsAhead: Bool = false) {
+    public init(file: CaptureFile, size: Int, readsAhead: Bool = false) {
         self.file = file
         readSize = max(size, 64)
         headroom = min(Self.initialHeadroom, readSize)
@@ -172,15 +168,15 @@ struct CaptureWindow: ~Copyable {
     static let initialHeadroom = 262_144 + 64
 
     /// The bytes of the window.
-    var view: ByteView {
+    public var view: ByteView {
         ByteView(UnsafeRawBufferPointer(start: buffer.baseAddress! + offset, count: filled))
     }
 
     /// Whether the window reaches the end of the file.
-    var isLast: Bool { atEnd }
+    public var isLast: Bool { atEnd }
 
     /// Reads the file's first window.
-    mutating func fill() throws(CaptureFileError) {
+    public mutating func fill() throws(CaptureFileError) {
         let got = try file.read(into: dataRoom(of: buffer), at: 0)
         offset = headroom
         filled = got
@@ -191,7 +187,7 @@ struct CaptureWindow: ~Copyable {
 
     /// Moves on: the window becomes the bytes from `consumed` on (the start of a record the window
     /// cut short) followed by the file's next `readSize` bytes.
-    mutating func slide(from consumed: Int) throws(CaptureFileError) {
+    public mutating func slide(from consumed: Int) throws(CaptureFileError) {
         let kept = filled - consumed
         let next = start + filled
         let cut = UnsafeRawPointer(buffer.baseAddress! + offset + consumed)

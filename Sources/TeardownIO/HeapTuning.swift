@@ -1,7 +1,7 @@
 import CSystemShims
 
 /// How the process's allocator is set up for analysing large captures.
-enum HeapTuning {
+public enum HeapTuning {
     /// Makes glibc's malloc map every block of 128 KiB or more on its own (and unmap it when it is
     /// freed) for the rest of the process, so that peak memory does not depend on thread timing.
     ///
@@ -14,7 +14,7 @@ enum HeapTuning {
     /// Setting the threshold turns the adjustment off. It costs nothing measurable here: the
     /// analysis allocates large blocks only while it starts and when a table grows (40 unmaps for
     /// 10 M packets).
-    static func fixLargeBlockThreshold() {
+    public static func fixLargeBlockThreshold() {
         _ = teardown_fix_mmap_threshold(128 * 1024)
     }
 }

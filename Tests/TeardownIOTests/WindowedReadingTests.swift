@@ -1,10 +1,11 @@
 import Testing
 import TeardownAnalysis
+import TeardownIO
 import TeardownReport
 import TeardownTestSupport
 import TeardownWire
 
-/// Files are read a buffer at a time (`AnalysisOptions.readSize`, 1 MiB by default): records and
+/// Files are read a buffer at a time (`WindowedReading.readSize`, 1 MiB by default): records and
 /// pcapng blocks run across the end of a buffer, and some are larger than the buffer. Reading with
 /// buffers far smaller than the records must give exactly what reading the whole file at once
 /// gives: the same connections, packet counts, truncation and error messages (with offsets from
@@ -34,10 +35,8 @@ struct WindowedReadingTests {
         #expect(Self.files.count > 20)
         for path in Self.files {
             let whole = Fixtures.analyze(Fixtures.bytes(path), name: path)
-            var options = AnalysisOptions()
-            options.readSize = readSize
-            options.readsAhead = readsAhead
-            let windowed = try CaptureAnalyzer.analyze(fileAt: path, options: options)
+            let reading = WindowedReading(readSize: readSize, readsAhead: readsAhead)
+            let windowed = try CaptureAnalyzer.analyze(fileAt: path, reading: reading)
             #expect(Self.digest(windowed) == Self.digest(whole), "\(path), windows of \(readSize) bytes, read ahead: \(readsAhead)")
         }
     }

@@ -1,0 +1,382 @@
+import TeardownWire
+
+// The contract (`docs/CONTRACT.md`) as code, in its order: what a connection is (§1), how each
+// segment updates what its two endpoints showed (§§1.2, 1.3, 2.2, 2.3, 3.1), and how the verdict
+// and the lost bytes are read from that (§§2, 3). Everything here works on values (`inout` and
+// `borrowing`), with time taken from the packets, never from a clock: the same segments always
+// give the same result. How the states are stored and found is the table's business
+// (`ConnectionTable.swift`).
+
+// MARK: - §1.1 Connections: when one ends, when a SYN starts the next
+
+extension ConnectionState {
+    /// True once the connection ended: a FIN pair, or a reset that ended it (contract 1.1).
+    var hasEnded: Bool {
+        facts.resetFromA != nil || facts.pendingResetFromA != nil || (a.sentFIN && b.sentFIN)
+    }
+
+    /// Whether `segment`, a SYN without ACK, starts a new connection on this tuple (port reuse,
+    /// contract 1.1): the connection ended, and this is not a retransmission of its own SYN.
+    func isReuse(bySYN segment: TCPSegment, fromA: Bool) -> Bool {
+        guard hasEnded else { return false }
+        return fromA ? !Self.isOwnSYN(segment, of: a) : !Self.isOwnSYN(segment, of: b)
+    }
+
+    private static func isOwnSYN(_ segment: TCPSegment, of sender: borrowing EndpointState) -> Bool {
+        sender.sentSYN && sender.synSequence == segment.sequenceNumber
+    }
+}
+
+// MARK: - One segment: §§1.2, 1.3, 2.2, 2.3, 3.1
+
+extension ConnectionState {
+    /// Updates the state with one segment travelling from `a` (`fromA`) or from `b`.
+    /// - Parameter packetNumber: the segment's position in the capture, for ordering facts.
+    @inline(__always)
+    mutating func ingest(_ segment: TCPSegment, fromA: Bool, packetNumber: Int) {
+        if segment.timestamp < firstSeen { firstSeen = segment.timestamp }
+        if segment.timestamp > lastSeen { lastSeen = segment.timestamp }
+        if fromA {
+            Self.update(sender: &a, receiver: &b, facts: &facts, segment, fromA: true, packetNumber)
+        } else {
+            Self.update(sender: &b, receiver: &a, facts: &facts, segment, fromA: false, packetNumber)
+        }
+    }
+
+    /// What one segment from `s` to `r` changes.
+    static func update(
+        sender s: inout EndpointState, receiver r: inout EndpointState, facts: inout Facts,
+        _ segment: TCPSegment, fromA: Bool, _ packetNumber: Int
+    ) {
+        let flags = segment.flags
+        if s.packets != .max { s.packets += 1 }
+
+        // 1.2 The client: the SYN's sender beats the SYN-ACK's receiver, which beats the sender of
+        // the first packet (the default set when the state was created).
+        if flags.contains(.syn) && !flags.contains(.rst) {
+            if !flags.contains(.ack) {
+                if facts.clientEvidence != .syn {
+                    facts.clientIsA = fromA
+                    facts.clientEvidence = .syn
+                }
+            } else if facts.clientEvidence == .firstPacket {
+                facts.clientIsA = !fromA
+                facts.clientEvidence = .synACK
+            }
+        } else if s.packets == 1 && r.packets == 0 {
+            facts.clientIsA = fromA
+        }
+
+        noteDuplicate(segment, sender: &s, facts: &facts)
+
+        // 2.3 A packet after an out-of-window reset shows the reset was ignored.
+        if facts.pendingResetFromA != nil && !flags.contains(.rst) {
+            facts.pendingResetFromA = nil
+            facts.notes.insert(.ignoredRST)
+        }
+
+        if flags.contains(.rst) {
+            reset(sender: &s, receiver: &r, facts: &facts, segment, fromA: fromA)
+            return
+        }
+
+        // 1.3 Sequence space: SYN occupies one position before the first payload byte; each payload
+        // byte is counted once, however often it is sent.
+        var dataSequence = segment.sequenceNumber
+        if flags.contains(.syn) {
+            if !s.hasBase || (!s.sentSYN && !s.sentSYNACK && s.bytes == 0) {
+                s.hasBase = false
+                s.establishBase(segment.sequenceNumber)
+            }
+            if flags.contains(.ack) {
+                s.sentSYNACK = true
+            } else {
+                s.sentSYN = true
+                s.synSequence = segment.sequenceNumber
+            }
+            // RFC 7323 §2.3: a shift above 14 is used as 14.
+            if let scale = segment.options.windowScale { s.offeredWindowScale = min(scale, 14) }
+            dataSequence = segment.sequenceNumber &+ 1
+        } else {
+            // Mid-stream: the first byte seen is position 1, as if a SYN had been at 0.
+            s.establishBase(segment.sequenceNumber, atPosition: 1)
+        }
+        let start = s.position(of: dataSequence)
+        let length = Int64(segment.payloadLength)
+        if length > 0 {
+            let added = s.covered.insert(start, start + length)
+            s.bytes += added
+            if added > 0 {
+                s.lastNewPayloadPacket = packetNumber
+                // 4.1 `bytesAfterFirstFin`: new payload after the peer's FIN.
+                if r.sentFIN { s.bytesAfterPeerFIN += added }
+            }
+            if added < length { s.retransmittedPayload = true }
+        }
+        let end = start + length + (flags.contains(.fin) ? 1 : 0)
+        s.highestEnd = max(s.highestEnd, end)
+        s.advanceReference(to: start + length)
+
+        // 3.1 Acknowledgement, and the window (for 2.3's "far outside the window").
+        if flags.contains(.ack) {
+            acknowledge(sender: &s, receiver: &r, segment.acknowledgmentNumber)
+        }
+        let bothOffered =
+            s.offeredWindowScale != EndpointState.noWindowScale && r.offeredWindowScale != EndpointState.noWindowScale
+        let scale = flags.contains(.syn) || !bothOffered ? 0 : Int64(s.offeredWindowScale)
+        s.window = UInt32(segment.window) << UInt32(scale)
+
+        // §2 FIN, counted once per side; 2.2 who closed first.
+        if flags.contains(.fin) {
+            let finPosition = start + length
+            if !s.sentFIN {
+                s.sentFIN = true
+                s.finPosition = finPosition
+                s.finTime = segment.timestamp
+                if facts.firstFINFromA == nil {
+                    facts.firstFINFromA = fromA
+                } else if facts.firstFINFromA != fromA {
+                    // 2.2 A simultaneous close when this FIN does not acknowledge the peer's.
+                    let coversPeerFIN =
+                        flags.contains(.ack) && r.position(of: segment.acknowledgmentNumber) > r.finPosition
+                    if !coversPeerFIN { facts.simultaneousClose = true }
+                }
+            } else if finPosition == s.finPosition {
+                facts.notes.insert(.finRetransmitted)
+            }
+        }
+    }
+
+    /// `duplicate_packets`: a segment identical to the sender's previous one, captured twice. Duplicate
+    /// ACKs share sequence, acknowledgement and window; the IPv4 identification and the TCP
+    /// timestamp tell them apart from a packet captured twice.
+    @inline(__always)
+    private static func noteDuplicate(_ segment: TCPSegment, sender s: inout EndpointState, facts: inout Facts) {
+        var fingerprint =
+            UInt64(segment.sequenceNumber) << 32 ^ UInt64(segment.acknowledgmentNumber)
+            ^ UInt64(segment.payloadLength) << 17 ^ UInt64(segment.flags.rawValue) << 48
+            ^ UInt64(segment.window) << 7
+        fingerprint ^= UInt64(segment.ipIdentification) << 40
+        if let timestamp = segment.options.timestamp {
+            fingerprint ^= UInt64(timestamp.value) << 24 ^ UInt64(timestamp.echo) &* 0x9e37_79b9
+        }
+        // A multiplicative mix before keeping 32 bits: folding with XOR would let fields cancel.
+        let folded = UInt32(truncatingIfNeeded: (fingerprint &* 0x9e37_79b9_7f4a_7c15) >> 32)
+        if s.packets > 1 && folded == s.lastFingerprint { facts.notes.insert(.duplicatePackets) }
+        s.lastFingerprint = folded
+    }
+
+    /// Records an acknowledgement sent by `s` of `r`'s data (3.1).
+    @inline(__always)
+    static func acknowledge(sender s: inout EndpointState, receiver r: inout EndpointState, _ number: UInt32) {
+        // The first ACK seen may be the first hint of the receiver's sequence space.
+        r.establishBase(number, atPosition: 1)
+        let acknowledged = r.position(of: number)
+        if !s.hasAcknowledged || acknowledged > s.highestAcknowledgment {
+            s.highestAcknowledgment = acknowledged
+            s.hasAcknowledged = true
+        }
+    }
+
+    /// 2.3 Whether a reset ends the connection, changes nothing (after a finished teardown), or
+    /// waits to be known as ignored (far outside the window).
+    static func reset(
+        sender s: inout EndpointState, receiver r: inout EndpointState, facts: inout Facts,
+        _ segment: TCPSegment, fromA: Bool
+    ) {
+        let repeated = s.sentRST && s.rstSequence == segment.sequenceNumber
+        s.sentRST = true
+        s.rstSequence = segment.sequenceNumber
+        // A side first seen by its reset (a refusal, mostly): the reset is at its own number, 0.
+        if !s.hasBase { s.establishBase(segment.sequenceNumber) }
+        defer {
+            // 3.1 The ACK field of a RST counts as an acknowledgement.
+            if segment.flags.contains(.ack) { acknowledge(sender: &s, receiver: &r, segment.acknowledgmentNumber) }
+        }
+        // §2 A reset is counted once per side, and only the first one ends the connection.
+        if repeated || facts.resetFromA != nil || facts.pendingResetFromA != nil { return }
+
+        // A reset after a finished teardown changes nothing (`trailing_rst`).
+        if s.sentFIN && r.sentFIN && allPayloadAcknowledged(of: s, by: r) && allPayloadAcknowledged(of: r, by: s) {
+            facts.notes.insert(.trailingRST)
+            return
+        }
+        // A reset far outside the receiver's window may have been ignored; whether traffic goes on
+        // decides (`ignored_rst`).
+        if r.hasAcknowledged {
+            let offset = s.position(of: segment.sequenceNumber) - r.highestAcknowledgment
+            let window = Int64(max(r.window, 65535))
+            if offset > window || offset < -window {
+                facts.pendingResetFromA = fromA
+                facts.pendingResetAcknowledged = segment.flags.contains(.ack)
+                return
+            }
+        }
+        facts.resetFromA = fromA
+        facts.endingResetAcknowledged = segment.flags.contains(.ack)
+    }
+
+    /// True when every payload byte `sender` sent was acknowledged by `receiver`.
+    static func allPayloadAcknowledged(of sender: borrowing EndpointState, by receiver: borrowing EndpointState) -> Bool {
+        guard let end = sender.payloadEnd else { return true }
+        return receiver.hasAcknowledged && receiver.highestAcknowledgment >= end
+    }
+}
+
+// MARK: - §§2–3 The verdict and the lost bytes
+
+/// Turns a connection's tracked state into its ``Connection`` result (contract §§2–3).
+///
+/// A pure function: the verdict depends only on what the two endpoints showed, in the order the
+/// contract fixes (refused, attempt, abortive, half-closed, graceful, open).
+enum TeardownClassifier {
+    /// What a verdict count needs, and the rest of the result starts from.
+    struct Outcome {
+        var verdict: Verdict
+        var completed: Bool
+        var firstCloser: FirstCloser?
+        /// Who sent the reset that ended the connection (also when the verdict is not a reset's).
+        var resetBy: Side?
+        var resetAcknowledged: Bool
+        var bytesAfterFirstFin: Int64
+        var lostBytes: PerSide<Int64>
+    }
+
+    /// The verdict and the bytes lost of `state` (contract §§2–3), without the rest of a
+    /// ``Connection``.
+    static func outcome(_ state: borrowing ConnectionState) -> Outcome {
+        state.facts.clientIsA
+            ? outcome(state.facts, client: state.a, server: state.b)
+            : outcome(state.facts, client: state.b, server: state.a)
+    }
+
+    private static func outcome(
+        _ facts: ConnectionState.Facts, client: borrowing EndpointState, server: borrowing EndpointState
+    ) -> Outcome {
+        let clientIsA = facts.clientIsA
+        func side(fromA: Bool) -> Side { fromA == clientIsA ? .client : .server }
+
+        // 2.4 The reset that ended the connection (2.3: one far outside the window ends it too
+        // when no traffic followed).
+        let resetFromA = facts.resetFromA ?? facts.pendingResetFromA
+        let resetBy = resetFromA.map(side(fromA:))
+        let resetAcknowledged = facts.resetFromA != nil ? facts.endingResetAcknowledged : facts.pendingResetAcknowledged
+
+        // 2.2 The first closer.
+        let firstCloserSide = facts.firstFINFromA.map(side(fromA:))
+        let firstCloser: FirstCloser? =
+            facts.simultaneousClose ? .both : firstCloserSide.map { $0 == .client ? .client : .server }
+        let afterFirstFin: Int64
+        switch firstCloserSide {
+        case .client?: afterFirstFin = server.bytesAfterPeerFIN
+        case .server?: afterFirstFin = client.bytesAfterPeerFIN
+        case nil: afterFirstFin = 0
+        }
+
+        // §2 The first verdict that applies wins.
+        let verdict: Verdict
+        var completed = false
+        let handshakeAnswered = server.sentSYNACK
+        if client.sentSYN && !handshakeAnswered && resetBy == .server {
+            verdict = .refused
+        } else if client.sentSYN && !handshakeAnswered && server.packets == 0 && client.bytes == 0 && !client.sentFIN
+            && resetBy != .server
+        {
+            verdict = .attempt
+        } else if resetBy != nil {
+            verdict = .abortive
+        } else if let first = firstCloserSide {
+            // 2.1 The other side: did it send after the first FIN, and did it close too?
+            let otherSentAfter = first == .client ? server.bytesAfterPeerFIN > 0 : client.bytesAfterPeerFIN > 0
+            let otherClosed = first == .client ? server.sentFIN : client.sentFIN
+            if otherSentAfter || !otherClosed {
+                verdict = .halfClosed
+                completed = otherClosed
+            } else {
+                verdict = .graceful
+                completed = true
+            }
+        } else {
+            verdict = .open
+        }
+
+        // 3.1 Counted when the connection ended (a FIN pair or a reset). Payload not yet
+        // acknowledged in a connection still open at the end of the capture is in flight, not lost.
+        let ended = resetBy != nil || (client.sentFIN && server.sentFIN)
+        let lost =
+            ended
+            ? PerSide(client: unacknowledged(client, by: server), server: unacknowledged(server, by: client))
+            : PerSide(client: 0, server: 0)
+        return Outcome(
+            verdict: verdict, completed: completed, firstCloser: firstCloser, resetBy: resetBy,
+            resetAcknowledged: resetAcknowledged, bytesAfterFirstFin: afterFirstFin, lostBytes: lost)
+    }
+
+    /// The whole result of `state` (contract 4.1), Zeek's rows left to the caller.
+    static func classify(_ state: borrowing ConnectionState) -> Connection {
+        let outcome = outcome(state)
+        return state.facts.clientIsA
+            ? connection(
+                state.id, state.facts, outcome, client: state.a, server: state.b, addresses: (state.key.a, state.key.b),
+                firstSeen: state.firstSeen, lastSeen: state.lastSeen)
+            : connection(
+                state.id, state.facts, outcome, client: state.b, server: state.a, addresses: (state.key.b, state.key.a),
+                firstSeen: state.firstSeen, lastSeen: state.lastSeen)
+    }
+
+    private static func connection(
+        _ id: Int, _ facts: ConnectionState.Facts, _ outcome: Outcome, client: borrowing EndpointState,
+        server: borrowing EndpointState, addresses: (client: SocketAddress, server: SocketAddress),
+        firstSeen: Timestamp, lastSeen: Timestamp
+    ) -> Connection {
+        let verdict = outcome.verdict, resetBy = outcome.resetBy
+        var notes = facts.notes
+        // 3.2 RST+ACK covering all the peer's data, no FIN from the resetter, and the peer's data
+        // arrived after the resetter's own last payload: close() with unread data, suspected.
+        if let resetter = resetBy, verdict == .abortive, outcome.resetAcknowledged {
+            let suspected =
+                resetter == .client
+                ? suspectsUnreadData(resetter: client, peer: server) : suspectsUnreadData(resetter: server, peer: client)
+            if suspected { notes.insert(.unreadDataSuspected) }
+        }
+        // 1.6 Acknowledgements or holes that show payload the capture does not hold.
+        if missesPackets(client, peer: server) || missesPackets(server, peer: client) { notes.insert(.packetsMissing) }
+        if client.retransmittedPayload || server.retransmittedPayload { notes.insert(.dataRetransmitted) }
+        if client.packets == 0 || server.packets == 0, verdict != .attempt { notes.insert(.oneSided) }
+
+        var result = Connection(
+            id: id, client: addresses.client, server: addresses.server,
+            verdict: verdict, completed: outcome.completed, firstCloser: outcome.firstCloser,
+            // 2.4 Only a reset's verdicts name the resetter.
+            resetBy: verdict == .abortive || verdict == .refused ? resetBy : nil,
+            // 1.2 No SYN from the client: the start was not captured.
+            partial: !client.sentSYN,
+            bytes: PerSide(client: client.bytes, server: server.bytes),
+            bytesAfterFirstFin: outcome.bytesAfterFirstFin, lostBytes: outcome.lostBytes,
+            packets: Int(client.packets) + Int(server.packets),
+            firstSeen: firstSeen, lastSeen: lastSeen, notes: notes.sorted)
+        result.finTimes = PerSide(
+            client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
+        return result
+    }
+
+    /// 3.2 `unread_data_suspected` for a reset from `resetter`.
+    private static func suspectsUnreadData(resetter: borrowing EndpointState, peer: borrowing EndpointState) -> Bool {
+        !resetter.sentFIN && peer.bytes > 0 && peer.lastNewPayloadPacket > resetter.lastNewPayloadPacket
+            && ConnectionState.allPayloadAcknowledged(of: peer, by: resetter)
+    }
+
+    /// 3.1 Payload `sender` sent that `receiver` never acknowledged.
+    static func unacknowledged(_ sender: borrowing EndpointState, by receiver: borrowing EndpointState) -> Int64 {
+        guard let end = sender.payloadEnd, receiver.hasAcknowledged else { return 0 }
+        return max(0, end - receiver.highestAcknowledgment)
+    }
+
+    /// 1.6 Whether the capture misses some of `sender`'s payload: a hole, or `peer` acknowledged
+    /// more than was seen.
+    static func missesPackets(_ sender: borrowing EndpointState, peer: borrowing EndpointState) -> Bool {
+        if sender.covered.hasGaps { return true }
+        guard peer.hasAcknowledged, sender.hasBase else { return false }
+        return peer.highestAcknowledgment > max(sender.highestEnd, 1)
+    }
+}
