@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The performance benchmark: one command, release build, synthetic captures made on the fly.
 
-    python3 bench/run.py [--packets 1000000,10000000] [--runs 5] [--no-slow]
+    python3 bench/run.py [--packets 1000000,10000000] [--runs 7] [--no-slow] [--baseline OLD_BINARY]
 
 Builds teardown in release mode (with the Swift runtime linked in, as the README builds it),
 generates deterministic synthetic captures (teardown-synth, seed 1 and 2) into a temporary
@@ -13,6 +13,8 @@ compare within one run):
   - tshark -q -z conv,tcp and tcptrace -n, where installed (skipped with --no-slow: minutes, GBs);
   - two files analysed at once against one, in pairs run back to back (the median of the pairs'
     ratios: the VM's speed drifts between pairs, much less within one).
+With --baseline, an older build of teardown is measured too, alternating with this one run by run,
+and the two are compared (a change that must not cost speed or memory).
 Peak RSS is reported per tool as the median of the runs with their range. The same capture's peak
 varies from run to run by a few hundred KiB, mostly because the random load addresses of the
 executable and the libraries decide which 64 KiB windows of their code the kernel maps around each
@@ -75,6 +77,7 @@ def main():
     parser.add_argument("--packets", default="1000000,10000000")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-slow", action="store_true", help="skip tshark and tcptrace")
+    parser.add_argument("--baseline", help="an older teardown binary to measure alternately and compare with")
     args = parser.parse_args()
 
     binary = build_release("teardown", "teardown-synth")
@@ -96,11 +99,17 @@ def main():
             subprocess.run([synth, capture, str(packets), "--seed", "1"], check=True)
             size = os.path.getsize(capture) / 2**20
             report = os.path.join(work, "report.jsonl")
-            measured = {name: [] for name in ["jsonl", "summary", "track_mmap"]}
+            measured = {name: [] for name in ["jsonl", "summary", "baseline jsonl", "baseline summary", "track_mmap"]}
             for _ in range(args.runs):
                 with open(report, "w") as out:
                     measured["jsonl"].append(run([teardown, "analyze", "--format", "jsonl", capture], stdout=out))
+                if args.baseline:
+                    with open(report + ".baseline", "w") as out:
+                        measured["baseline jsonl"].append(
+                            run([args.baseline, "analyze", "--format", "jsonl", capture], stdout=out))
                 measured["summary"].append(run([teardown, "analyze", "--format", "summary", capture]))
+                if args.baseline:
+                    measured["baseline summary"].append(run([args.baseline, "analyze", "--format", "summary", capture]))
                 if tracker:
                     measured["track_mmap"].append(run([tracker, capture]))
             verify = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "verify.py"), capture + ".truth.tsv", report],
@@ -122,14 +131,36 @@ def main():
                     continue
                 wall, cpu, rss = median([r[0] for r in runs]), median([r[1] for r in runs]), [r[2] for r in runs]
                 label = {"jsonl": "teardown analyze --format jsonl", "summary": "teardown analyze --format summary",
+                         "baseline jsonl": "baseline analyze --format jsonl",
+                         "baseline summary": "baseline analyze --format summary",
                          "track_mmap": "C yardstick track_mmap"}[name]
                 print(f"| {label} | {wall:.2f} | {cpu:.2f} | {packets / wall / 1e6:.2f} M | "
                       f"{median(rss):.1f} ({min(rss):.1f}–{max(rss):.1f}) | {wall / jsonl_wall:.2f} |")
                 results[packets][name] = (wall, cpu, rss)
+            for name in ["jsonl", "summary"] if args.baseline else []:
+                new, old = results[packets][name], results[packets]["baseline " + name]
+                print(f"\n{name} against the baseline: wall {new[0] / old[0]:.3f}×, CPU {new[1] / old[1]:.3f}×, "
+                      f"peak RSS {median(new[2]) / median(old[2]):.3f}× (medians; within 10 %: "
+                      f"{'met' if max(new[0] / old[0], median(new[2]) / median(old[2])) <= 1.1 else 'not met'})")
             for name, (wall, cpu, rss, status) in slow.items():
                 print(f"| {name} | {wall:.2f} | {cpu:.2f} | {packets / wall / 1e6:.2f} M | {rss:.0f} | {wall / jsonl_wall:.1f} |")
                 results[packets][name.split()[0]] = (wall, cpu, [rss])
             rows.append((packets, capture))
+        # Every format's peak memory on the largest capture (issue 19: at most 64 MB each), and
+        # jsonl read from a pipe against the file.
+        packets, capture = rows[-1]
+        print(f"\nPeak RSS per format, {packets:,} packets (one run each):\n")
+        print("| format | wall s | peak RSS MiB | ≤ 64 MiB |")
+        print("|---|---|---|---|")
+        peaks = {}
+        for format in ["text", "json", "zeek", "jsonl", "summary"]:
+            wall, cpu, rss, status = run([teardown, "analyze", "--format", format, capture])
+            peaks[format] = rss
+            print(f"| {format} | {wall:.2f} | {rss:.1f} | {'met' if rss <= 64 else 'not met'} |")
+        wall, cpu, rss, status = run(["sh", "-c", f"cat {capture} | {teardown} analyze --format jsonl -"])
+        print(f"| jsonl from a pipe (`cat FILE \\| teardown analyze --format jsonl -`) | {wall:.2f} | {rss:.1f} | "
+              f"{'met' if rss <= 64 else 'not met'}; {rss / peaks['jsonl']:.3f}× the file's (within 10 %: "
+              f"{'met' if rss <= peaks['jsonl'] * 1.1 else 'not met'}) |")
         # Two files at once against one (the largest size): both cores.
         packets, capture = rows[-1]
         second = os.path.join(work, "second.pcap")

@@ -72,9 +72,10 @@ public struct CaptureAnalysis: Sendable {
 public enum ResultDelivery {
     /// Kept in ``CaptureAnalysis/connections``, in order of first packet.
     case collect
-    /// Handed to the closure as soon as it finishes (teardown plus linger, or idle), and not kept:
-    /// memory then depends on concurrent connections only.
-    case stream((Connection) -> Void)
+    /// Handed to the closure as soon as it finishes (teardown plus linger, or idle), with the
+    /// number of fractional digits of the capture's timestamps, and not kept: memory then depends
+    /// on concurrent connections only.
+    case stream((_ connection: Connection, _ timestampDigits: Int) -> Void)
     /// Only counted (``CaptureAnalysis/verdictCounts``, `connectionCount`, `totalLostBytes`): no
     /// ``Connection`` is built.
     case countOnly
@@ -116,10 +117,30 @@ public struct AnalysisOptions {
     public var recording: SegmentRecording?
     /// Called every 512 KiB of input with the bytes read so far and the packets read.
     public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
+    /// Called when a live input paused (``CaptureInputWindow/inputPaused``), after the connections
+    /// finished so far were handed on: a caller that buffers its output writes it out now.
+    public var onInputPause: (() -> Void)?
 
     public init(filter: PacketFilter? = nil, selector: PacketFilter? = nil) {
         self.filter = filter
         self.selector = selector
+    }
+}
+
+/// A window of a capture's bytes, as the analysis is handed them.
+public struct CaptureInputWindow {
+    public var view: ByteView
+    /// Whether the capture ends with this window.
+    public var isLast: Bool
+    /// Whether the input had nothing more to give when this window was read (a live stream the
+    /// analysis caught up with): once through it, the analysis hands on what is finished instead
+    /// of holding it until more comes.
+    public var inputPaused: Bool
+
+    public init(view: ByteView, isLast: Bool, inputPaused: Bool = false) {
+        self.view = view
+        self.isLast = isLast
+        self.inputPaused = inputPaused
     }
 }
 
@@ -137,8 +158,8 @@ public enum CaptureAnalyzer {
         -> CaptureAnalysis
     {
         // All of the capture in one window: no next one is ever asked for.
-        analyze(name: name, options: options, firstWindow: bytes, size: bytes.count) { _ throws(CaptureFileError) in
-            (bytes, true)
+        analyze(name: name, options: options, firstWindow: CaptureInputWindow(view: bytes, isLast: true), size: bytes.count) {
+            _ throws(CaptureFileError) in CaptureInputWindow(view: bytes, isLast: true)
         }
     }
 
@@ -150,8 +171,8 @@ public enum CaptureAnalyzer {
     ///   - nextWindow: called with the bytes of the current window consumed; returns the next
     ///     window (starting with the rest of the current one) and whether it reaches the end.
     public static func analyze(
-        name: String, options: AnalysisOptions, firstWindow: ByteView, size: Int,
-        nextWindow: (_ consumed: Int) throws(CaptureFileError) -> (view: ByteView, isLast: Bool)
+        name: String, options: AnalysisOptions, firstWindow: CaptureInputWindow, size: Int,
+        nextWindow: (_ consumed: Int) throws(CaptureFileError) -> CaptureInputWindow
     ) -> CaptureAnalysis {
         let input = Input(name: name, options: options, firstWindow: firstWindow, size: size)
         if let recording = options.recording {
@@ -179,7 +200,7 @@ public enum CaptureAnalyzer {
         }
         switch options.delivery {
         case .collect, .stream:
-            var onConnection: ((Connection) -> Void)?
+            var onConnection: ((Connection, Int) -> Void)?
             if case .stream(let body) = options.delivery { onConnection = body }
             var observer = ResultObserver(tracksZeek: options.tracksZeek, onConnection: onConnection)
             var analysis = run(input, nextWindow, observer: &observer, selection: Selection())
@@ -204,7 +225,7 @@ public enum CaptureAnalyzer {
     private struct Input {
         let name: String
         let options: AnalysisOptions
-        let firstWindow: ByteView
+        let firstWindow: CaptureInputWindow
         let size: Int
     }
 
@@ -216,7 +237,7 @@ public enum CaptureAnalyzer {
     /// The analysis proper, specialised for each observer: records of one window, then the next
     /// window, until the capture ends.
     private static func run<Observer: ConnectionObserver>(
-        _ input: Input, _ nextWindow: (_ consumed: Int) throws(CaptureFileError) -> (view: ByteView, isLast: Bool),
+        _ input: Input, _ nextWindow: (_ consumed: Int) throws(CaptureFileError) -> CaptureInputWindow,
         observer: inout Observer, selection: Selection
     ) -> CaptureAnalysis {
         let options = input.options
@@ -228,7 +249,9 @@ public enum CaptureAnalyzer {
         // larger than the caches, so each lookup would otherwise be a stall).
         var ring = PrefetchRing()
         do {
-            var reader = try CaptureReader(window: input.firstWindow, fileSize: input.size)
+            var reader = try CaptureReader(window: input.firstWindow.view, fileSize: input.size)
+            var paused = input.firstWindow.inputPaused
+            observer.started(timestampDigits: reader.timestampDigits)
             analysis.format = reader.format
             defer {
                 analysis.linkTypes = reader.linkTypes
@@ -285,7 +308,17 @@ public enum CaptureAnalyzer {
                     }
                 }
                 guard reader.needsMoreData else { break }
+                if paused {
+                    // The input has nothing more for now: hand on what is finished before waiting.
+                    while let pending = ring.popOldest() {
+                        ingest(pending, into: &table, observer: &observer, selection: selection)
+                    }
+                    table.expire(observer: &observer)
+                    observer.flush()
+                    options.onInputPause?()
+                }
                 let window = try nextWindow(reader.windowOffset)
+                paused = window.inputPaused
                 reader.resume(with: window.view, isLastWindow: window.isLast)
             }
         } catch {

@@ -23,6 +23,11 @@ public struct FinishedBatch: Sendable {
     /// Indexes the table had room for: the completer makes room for as many views at once, so
     /// that it grows as the table does (straight to its maximum) and never holds two copies.
     var indexCapacity = 0
+    /// Whether the results should be passed on at once, not gathered with later ones (the input
+    /// paused, or ended).
+    public internal(set) var flushes = false
+    /// Fractional digits of the capture's timestamps, for formatting the results.
+    public internal(set) var timestampDigits = 6
 
     /// An empty batch without room, for a caller to hand to the analysis before it has one of its
     /// own to give back (``ResultDelivery/batches(_:)``): the analysis makes the room.
@@ -37,6 +42,7 @@ public struct FinishedBatch: Sendable {
         events.removeAll(keepingCapacity: true)
         finished.removeAll(keepingCapacity: true)
         indexCapacity = 0
+        flushes = false
     }
 }
 

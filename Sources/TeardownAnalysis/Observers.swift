@@ -9,6 +9,8 @@ import TeardownWire
 /// Methods are called directly on a concrete observer (the table is generic over it), without a
 /// closure's context and dynamic exclusivity checks per packet.
 protocol ConnectionObserver {
+    /// The capture's header was read: its timestamps have this many fractional digits.
+    mutating func started(timestampDigits: Int)
     /// Whether ``segment(_:_:)`` reads the segment's positions (``SegmentUpdate/sequencePosition``,
     /// ``SegmentUpdate/acknowledgmentPosition``): they cost a little per packet, so only the
     /// observers that use them have them computed.
@@ -20,12 +22,16 @@ protocol ConnectionObserver {
     mutating func finished(_ connection: borrowing ConnectionState, at slot: Int)
     /// The table ended an expiry round or the capture; it has room for `slotCapacity` slots.
     mutating func roundEnded(slotCapacity: Int)
+    /// The input paused: hand on at once whatever is held back.
+    mutating func flush()
 }
 
 extension ConnectionObserver {
+    mutating func started(timestampDigits: Int) {}
     static var readsPositions: Bool { false }
     mutating func segment(_ segment: TCPSegment, _ update: SegmentUpdate) {}
     mutating func roundEnded(slotCapacity: Int) {}
+    mutating func flush() {}
 }
 
 /// What the tracker made of one segment (a small value, so that no observer needs the state
@@ -125,15 +131,19 @@ extension ZeekInput {
 /// counts it, and keeps it or hands it to a callback.
 struct ResultObserver: ConnectionObserver {
     var zeek: ZeekEmulation?
-    /// Called with each connection as it finishes; when `nil`, they are kept in `collected`.
-    let onConnection: ((Connection) -> Void)?
+    /// Called with each connection as it finishes (and the capture's timestamp digits); when
+    /// `nil`, they are kept in `collected`.
+    let onConnection: ((Connection, Int) -> Void)?
     var collected: [Connection] = []
     var tally = VerdictTally()
+    private var timestampDigits = 6
 
-    init(tracksZeek: Bool, onConnection: ((Connection) -> Void)?) {
+    init(tracksZeek: Bool, onConnection: ((Connection, Int) -> Void)?) {
         zeek = tracksZeek ? ZeekEmulation() : nil
         self.onConnection = onConnection
     }
+
+    mutating func started(timestampDigits: Int) { self.timestampDigits = timestampDigits }
 
     @inline(__always)
     mutating func segment(_ segment: TCPSegment, _ update: SegmentUpdate) {
@@ -144,7 +154,7 @@ struct ResultObserver: ConnectionObserver {
         var result = TeardownClassifier.classify(connection)
         if zeek != nil { result.zeekRecords = zeek!.finish(connection, at: slot) }
         tally.count(result.verdict, lost: result.totalLostBytes)
-        if let onConnection { onConnection(result) } else { collected.append(result) }
+        if let onConnection { onConnection(result, timestampDigits) } else { collected.append(result) }
     }
 }
 
@@ -155,6 +165,7 @@ struct BatchingObserver: ConnectionObserver {
     let handOver: (consuming FinishedBatch) -> FinishedBatch?
     private var batch = FinishedBatch()
     private var slotCapacity = 0
+    private var timestampDigits = 6
     var tally = VerdictTally()
 
     /// Connections and Zeek inputs (packets) a batch gathers before it is handed over: enough that
@@ -181,14 +192,20 @@ struct BatchingObserver: ConnectionObserver {
         if batch.finished.count >= Self.batchConnections { handOverBatch() }
     }
 
+    mutating func started(timestampDigits: Int) { self.timestampDigits = timestampDigits }
+
     mutating func roundEnded(slotCapacity: Int) {
         self.slotCapacity = slotCapacity
         if batch.events.count >= Self.batchInputs { handOverBatch() }
     }
 
-    /// Hands over what is left (the capture ended).
+    /// Hands over what is held (the capture ended or paused), marked for the completer to pass its
+    /// lines on at once.
     mutating func flush() {
-        if !batch.events.isEmpty || !batch.finished.isEmpty { handOverBatch() }
+        if !batch.events.isEmpty || !batch.finished.isEmpty {
+            batch.flushes = true
+            handOverBatch()
+        }
     }
 
     /// Room for a whole batch: the packets between two expiry rounds past the threshold, and the
@@ -204,6 +221,7 @@ struct BatchingObserver: ConnectionObserver {
         var taken = FinishedBatch()
         swap(&taken, &batch)
         taken.indexCapacity = slotCapacity
+        taken.timestampDigits = timestampDigits
         if let emptied = handOver(consume taken) { batch = emptied }
         // Every batch gets the same room: blocks of one size are reused exactly (grown to whatever
         // size and freed on another thread, the heap fragmented: peak RSS rose by half a megabyte a
@@ -233,6 +251,8 @@ struct SegmentRecorder<Base: ConnectionObserver>: ConnectionObserver {
 
     static var readsPositions: Bool { true }
 
+    mutating func started(timestampDigits: Int) { base.started(timestampDigits: timestampDigits) }
+
     mutating func segment(_ segment: TCPSegment, _ update: SegmentUpdate) {
         base.segment(segment, update)
         let id = update.connectionID
@@ -248,6 +268,7 @@ struct SegmentRecorder<Base: ConnectionObserver>: ConnectionObserver {
     }
 
     mutating func roundEnded(slotCapacity: Int) { base.roundEnded(slotCapacity: slotCapacity) }
+    mutating func flush() { base.flush() }
 }
 
 /// One segment as the tracker saw it (``SegmentFact``), before the connection's client is final.

@@ -1,27 +1,37 @@
-/// What a set of connections must show: the assertion behind `teardown check` and the library API
-/// for test suites.
+/// What a set of connections must show: the assertion behind `teardown check`, the built-in
+/// scenarios' expectations, and the library API for test suites.
 public struct TeardownExpectation: Sendable, Hashable {
     /// Each selected connection must have one of these verdicts (empty: any).
     public var allowed: Set<Verdict> = []
     /// No selected connection may have one of these verdicts.
     public var forbidden: Set<Verdict> = []
+    /// Each selected connection's `completed` must be this (contract 2.1).
+    public var completed: Bool?
     /// Each selected connection's `firstCloser` must be this.
     public var firstCloser: FirstCloser?
+    /// Each selected connection must have been reset by this side (contract 2.4).
+    public var resetBy: Side?
     /// At most this many payload bytes lost per connection (both sides together).
     public var maximumLostBytes: Int64?
+    /// At least this many bytes of each side lost per connection (a scenario that must lose data).
+    public var minimumLostBytes = PerSide<Int64>(client: 0, server: 0)
     /// Exactly this many connections must be selected.
     public var exactCount: Int?
     /// At least this many connections must be selected.
     public var minimumCount: Int?
 
     public init(
-        allowed: Set<Verdict> = [], forbidden: Set<Verdict> = [], firstCloser: FirstCloser? = nil,
-        maximumLostBytes: Int64? = nil, exactCount: Int? = nil, minimumCount: Int? = nil
+        allowed: Set<Verdict> = [], forbidden: Set<Verdict> = [], completed: Bool? = nil, firstCloser: FirstCloser? = nil,
+        resetBy: Side? = nil, maximumLostBytes: Int64? = nil, minimumLostBytes: PerSide<Int64> = PerSide(client: 0, server: 0),
+        exactCount: Int? = nil, minimumCount: Int? = nil
     ) {
         self.allowed = allowed
         self.forbidden = forbidden
+        self.completed = completed
         self.firstCloser = firstCloser
+        self.resetBy = resetBy
         self.maximumLostBytes = maximumLostBytes
+        self.minimumLostBytes = minimumLostBytes
         self.exactCount = exactCount
         self.minimumCount = minimumCount
     }
@@ -35,11 +45,20 @@ public struct TeardownExpectation: Sendable, Hashable {
         if forbidden.contains(connection.verdict) {
             problems.append("\(connection.verdict) is forbidden")
         }
+        if let completed, connection.completed != completed {
+            problems.append(completed ? "expected it completed (both FINs)" : "expected it not completed")
+        }
         if let firstCloser, connection.firstCloser != firstCloser {
             problems.append("expected the \(firstCloser) to close first, not \(connection.firstCloser.map { "the \($0)" } ?? "nobody")")
         }
+        if let resetBy, connection.resetBy != resetBy {
+            problems.append("expected a reset by the \(resetBy), not by \(connection.resetBy.map { "the \($0)" } ?? "nobody")")
+        }
         if let maximumLostBytes, connection.totalLostBytes > maximumLostBytes {
             problems.append("\(connection.totalLostBytes) bytes lost, at most \(maximumLostBytes) allowed")
+        }
+        for side in Side.allCases where connection.lostBytes[side] < minimumLostBytes[side] {
+            problems.append("\(connection.lostBytes[side]) \(side) bytes lost, at least \(minimumLostBytes[side]) expected")
         }
         return problems
     }
@@ -66,8 +85,13 @@ public struct TeardownExpectation: Sendable, Hashable {
         var parts: [String] = []
         if !allowed.isEmpty { parts.append(Self.list(allowed)) }
         if !forbidden.isEmpty { parts.append("not " + Self.list(forbidden)) }
+        if let completed { parts.append(completed ? "completed" : "not completed") }
         if let firstCloser { parts.append("\(firstCloser) closes first") }
+        if let resetBy { parts.append("reset by \(resetBy)") }
         if let maximumLostBytes { parts.append("≤ \(maximumLostBytes) bytes lost") }
+        for side in Side.allCases where minimumLostBytes[side] > 0 {
+            parts.append("≥ \(minimumLostBytes[side]) \(side) bytes lost")
+        }
         if let exactCount { parts.append("exactly \(exactCount) connections") }
         if let minimumCount { parts.append("at least \(minimumCount) connections") }
         return parts.isEmpty ? "any teardown" : parts.joined(separator: ", ")

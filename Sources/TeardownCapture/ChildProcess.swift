@@ -1,37 +1,7 @@
-
-
 #if canImport(Glibc)
 import Glibc
-import TeardownIO
 #endif
-
-/// SIGINT and SIGTERM, blocked in every thread and taken synchronously with `sigtimedwait`, so a
-/// Ctrl-C always ends in an orderly stop (drain, close the file, print the summary) rather than in
-/// the middle of a write.
-public enum TerminationSignals {
-    static var set: sigset_t {
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        return signals
-    }
-
-    /// Blocks SIGINT and SIGTERM in the calling thread and in threads it starts afterwards.
-    /// Call before starting any capture thread.
-    public static func block() {
-        var signals = set
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
-    }
-
-    /// Waits up to `milliseconds` for SIGINT or SIGTERM; returns the signal number, or `nil`.
-    public static func wait(milliseconds: Int) -> Int32? {
-        var signals = set
-        var timeout = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
-        let signal = sigtimedwait(&signals, nil, &timeout)
-        return signal > 0 ? signal : nil
-    }
-}
+import TeardownIO
 
 /// A command run as a child process with the environment and the default signal handling
 /// (SIGINT and SIGTERM unblocked again in the child).

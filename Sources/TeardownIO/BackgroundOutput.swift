@@ -78,7 +78,9 @@ public final class BackgroundOutput: Sendable {
 
     /// - Parameter chunkCapacity: the room each chunk starts with: enough for the largest write
     ///   expected (a chunk grows when a write is larger).
-    public init(depth: Int = 4, chunkCapacity: Int) {
+    /// - Parameter onError: called (on the writing thread) when a write fails; it should end the
+    ///   process, since the report is incomplete from there on.
+    public init(depth: Int = 4, chunkCapacity: Int, onError: @escaping @Sendable (Errno) -> Void) {
         let chunks = (0..<depth).map { _ in
             var chunk: [UInt8] = []
             chunk.reserveCapacity(chunkCapacity)
@@ -86,7 +88,7 @@ public final class BackgroundOutput: Sendable {
         }
         worker = CirculatingWorker(items: chunks) { forEach in
             forEach { chunk in
-                chunk.withUnsafeBytes { _ = writeAll($0, to: 1) }
+                if let error = chunk.withUnsafeBytes({ writeAll($0, to: 1) }) { onError(error) }
                 chunk.removeAll(keepingCapacity: true)
             }
         }

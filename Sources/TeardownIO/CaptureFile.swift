@@ -29,19 +29,22 @@ public struct FileAccessError: Error, Sendable, Hashable, CustomStringConvertibl
 
 /// An opened capture file, read a window at a time (``CaptureWindow``): a regular file with
 /// `pread`, so any number of passes and readers can share it and memory does not grow with its
-/// size; anything else (a pipe, standard input) read into memory once, since it can be read only
-/// once.
+/// size; anything else (a pipe, a FIFO, standard input) as a stream, front to back, as its bytes
+/// come, so the analysis keeps up with a live `tcpdump -w -` and memory stays at one window.
 public final class CaptureFile: @unchecked Sendable {
-    /// The file's size in bytes.
+    /// The file's size in bytes; `Int.max` for a stream, whose end is known only when it comes.
     public let count: Int
+    /// Whether the file is read once, front to back (a pipe, a FIFO, standard input).
+    public let isStream: Bool
     private let descriptor: Int32
-    /// The contents of a file that is not a regular one.
-    private let contents: UnsafeMutableRawBufferPointer?
+    private let ownsDescriptor: Bool
+    /// Whether a stream reached its end.
+    private var ended = false
 
     /// Opens the file at `path`; `-` reads standard input.
-    /// - Throws: `FileAccessError` when the file cannot be opened, is a directory, or (not a
-    ///   regular file) cannot be read.
+    /// - Throws: `FileAccessError` when the file cannot be opened or is a directory.
     public init(path: String) throws(FileAccessError) {
+        ownsDescriptor = path != "-"
         let descriptor = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileAccessError(path: path, code: errno, operation: "open") }
         var info = stat()
@@ -54,68 +57,80 @@ public final class CaptureFile: @unchecked Sendable {
             if path != "-" { close(descriptor) }
             throw FileAccessError(path: path, code: EISDIR, operation: "open")
         }
+        self.descriptor = descriptor
         if info.st_mode & S_IFMT == S_IFREG && path != "-" {
-            self.descriptor = descriptor
+            isStream = false
             count = Int(info.st_size)
-            contents = nil
             #if os(Linux)
             _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
             #endif
-            return
+        } else {
+            isStream = true
+            count = .max
         }
-        // Not a regular file (pipe, terminal, character device): read it all.
-        defer { if path != "-" { close(descriptor) } }
-        var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 64)
-        var filled = 0
-        while true {
-            if filled == buffer.count {
-                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 64)
-                bigger.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[..<filled]))
-                buffer.deallocate()
-                buffer = bigger
-            }
-            let got: Int
-            switch valueOrErrno({ systemRead(descriptor, buffer.baseAddress! + filled, buffer.count - filled) }) {
-            case .success(let count): got = count
-            case .failure(let error):
-                buffer.deallocate()
-                throw FileAccessError(path: path, code: error.code, operation: "read")
-            }
-            if got == 0 { break }
-            filled += got
-        }
-        self.descriptor = -1
-        count = filled
-        contents = buffer
     }
 
     deinit {
-        if descriptor >= 0 { close(descriptor) }
-        contents?.deallocate()
+        if ownsDescriptor { close(descriptor) }
     }
 
     /// Copies up to `buffer.count` bytes starting at `offset` into `buffer`; returns how many (fewer
-    /// only at the end of the file).
-    /// - Throws: `CaptureFileError.readFailed` when the system cannot read the file.
+    /// only at the end of the file). A stream is read from where it is (`offset` is not used).
+    /// - Throws: `CaptureFileError.readFailed` when the system cannot read the file, `.interrupted`
+    ///   at SIGINT or SIGTERM.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(CaptureFileError) -> Int {
-        if let contents {
-            let length = max(0, min(buffer.count, count - offset))
-            if length > 0 {
-                buffer.baseAddress!.copyMemory(from: contents.baseAddress! + offset, byteCount: length)
-            }
-            return length
-        }
         var filled = 0
         while filled < buffer.count {
-            let got: Int
-            switch valueOrErrno({ pread(descriptor, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset + filled)) }) {
-            case .success(let count): got = count
-            case .failure(let error): throw .readFailed(String(cString: strerror(error.code)))
-            }
+            let got = try readOnce(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), at: offset + filled)
             if got == 0 { break }
             filled += got
         }
         return filled
+    }
+
+    /// For a stream: reads what it holds now, waiting for at least one byte or its end; returns
+    /// how many bytes (0 at the end) and whether the stream then had nothing more to give (the
+    /// analysis catches up with a live writer: time to hand on what is finished).
+    func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(CaptureFileError) -> (count: Int, drained: Bool) {
+        var filled = try readOnce(into: buffer, at: 0)
+        while filled > 0 && filled < buffer.count && hasDataWaiting() {
+            let got = try readOnce(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), at: 0)
+            if got == 0 { break }
+            filled += got
+        }
+        return (filled, ended || !hasDataWaiting())
+    }
+
+    /// One `pread` (a regular file) or one `read` (a stream, waiting in steps of 100 ms so that a
+    /// SIGINT or SIGTERM stops it).
+    private func readOnce(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(CaptureFileError) -> Int {
+        if let signal = TerminationSignals.received { throw .interrupted(signal: signal) }
+        if isStream {
+            if ended { return 0 }
+            while !waitForData(milliseconds: 100) {
+                if let signal = TerminationSignals.received { throw .interrupted(signal: signal) }
+            }
+        }
+        let result = valueOrErrno {
+            isStream
+                ? systemRead(descriptor, buffer.baseAddress!, buffer.count)
+                : pread(descriptor, buffer.baseAddress!, buffer.count, off_t(offset))
+        }
+        switch result {
+        case .success(let count):
+            if count == 0 && isStream { ended = true }
+            return count
+        case .failure(let error):
+            throw .readFailed(String(cString: strerror(error.code)))
+        }
+    }
+
+    /// Whether a read of the stream would return at once.
+    private func hasDataWaiting() -> Bool { waitForData(milliseconds: 0) }
+
+    private func waitForData(milliseconds: Int32) -> Bool {
+        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&request, 1, milliseconds) != 0
     }
 }
 
@@ -154,7 +169,7 @@ public struct CaptureWindow: ~Copyable {
         readSize = max(size, 64)
         headroom = min(Self.initialHeadroom, readSize)
         buffer = Self.allocate(headroom: headroom, readSize: readSize)
-        if readsAhead && file.count > readSize {
+        if readsAhead && !file.isStream && file.count > readSize {
             ahead = ReadAhead(file: file, buffer: Self.allocate(headroom: headroom, readSize: readSize), headroom: headroom)
         }
     }
@@ -175,14 +190,40 @@ public struct CaptureWindow: ~Copyable {
     /// Whether the window reaches the end of the file.
     public var isLast: Bool { atEnd }
 
-    /// Reads the file's first window.
+    /// Whether the file is a stream that had nothing more to give when the window was read: the
+    /// reader has caught up with whoever writes it.
+    public private(set) var caughtUp = false
+
+    /// Reads the file's first window: for a stream, at least its file header (the first 24 bytes,
+    /// the whole first block of a pcapng) or all of it when it is shorter.
     public mutating func fill() throws(CaptureFileError) {
-        let got = try file.read(into: dataRoom(of: buffer), at: 0)
         offset = headroom
-        filled = got
         start = 0
-        atEnd = got < readSize || got >= file.count
-        if !atEnd { ahead?.request(at: got) }
+        guard file.isStream else {
+            let got = try file.read(into: dataRoom(of: buffer), at: 0)
+            filled = got
+            atEnd = got < readSize || got >= file.count
+            if !atEnd { ahead?.request(at: got) }
+            return
+        }
+        filled = 0
+        atEnd = false
+        while !atEnd && filled < min(readSize, headerLength()) {
+            let (got, drained) = try file.readAvailable(into: UnsafeMutableRawBufferPointer(rebasing: dataRoom(of: buffer)[filled...]))
+            filled += got
+            atEnd = got == 0
+            caughtUp = drained
+        }
+    }
+
+    /// The bytes a stream's first window must hold for the reader to start: the pcap file header,
+    /// or the pcapng section header block (its length once its first 12 bytes are in).
+    private func headerLength() -> Int {
+        let data = UnsafeRawBufferPointer(dataRoom(of: buffer))
+        guard filled >= 12, data.load(as: UInt32.self) == 0x0a0d_0d0a else { return 24 }
+        let bigEndian = data.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == 0x4d3c_2b1a
+        let length = data.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        return Int(bigEndian ? length.byteSwapped : length)
     }
 
     /// Moves on: the window becomes the bytes from `consumed` on (the start of a record the window
@@ -223,12 +264,18 @@ public struct CaptureWindow: ~Copyable {
                 // May overlap: copyMemory moves.
                 (buffer.baseAddress! + headroom - kept).copyMemory(from: cut, byteCount: kept)
             }
-            got = try file.read(into: dataRoom(of: buffer), at: next)
+            if file.isStream {
+                let (count, drained) = try file.readAvailable(into: dataRoom(of: buffer))
+                got = count
+                caughtUp = drained
+            } else {
+                got = try file.read(into: dataRoom(of: buffer), at: next)
+            }
         }
         start += consumed
         offset = headroom - kept
         filled = kept + got
-        atEnd = got < readSize || next + got >= file.count
+        atEnd = file.isStream ? got == 0 : got < readSize || next + got >= file.count
         if !atEnd { ahead?.request(at: next + got) }
     }
 

@@ -39,18 +39,12 @@ extension CaptureAnalyzer {
             analysis.error = error
             return analysis
         }
-        return analyze(name: name, options: options, firstWindow: window.view, size: file.count) {
+        let first = CaptureInputWindow(view: window.view, isLast: window.isLast, inputPaused: window.caughtUp)
+        return analyze(name: name, options: options, firstWindow: first, size: file.count) {
             consumed throws(CaptureFileError) in
             try window.slide(from: consumed)
-            return (window.view, window.isLast)
+            return CaptureInputWindow(view: window.view, isLast: window.isLast, inputPaused: window.caughtUp)
         }
     }
 
-    /// The precision of the timestamps of the file, as its header states it (see
-    /// ``CaptureReader/timestampDigits``); 6 when the header cannot be read.
-    public static func timestampDigits(of file: CaptureFile) -> Int {
-        var window = CaptureWindow(file: file, size: 4096)
-        guard (try? window.fill()) != nil else { return 6 }
-        return (try? CaptureReader(window: window.view, fileSize: file.count))?.timestampDigits ?? 6
-    }
 }

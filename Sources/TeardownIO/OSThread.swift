@@ -29,6 +29,13 @@ public final class OSThread: @unchecked Sendable {
         precondition(result == 0, "pthread_create failed: \(result)")
     }
 
+    /// Lets the thread run on its own until the process ends (it is never joined).
+    public func detach() {
+        guard !joined else { return }
+        joined = true
+        pthread_detach(thread)
+    }
+
     /// Waits for the thread to finish.
     public func join() {
         guard !joined else { return }

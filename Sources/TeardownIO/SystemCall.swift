@@ -53,3 +53,10 @@ public func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> E
     }
     return nil
 }
+
+/// Where temporary files go: `$TMPDIR`, else `/tmp`.
+public var temporaryDirectory: String {
+    guard let value = getenv("TMPDIR"), value.pointee != 0 else { return "/tmp" }
+    let path = String(cString: value)
+    return path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+}

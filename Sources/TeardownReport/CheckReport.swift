@@ -71,7 +71,12 @@ public struct CheckReport: Sendable {
     /// Problems with the capture itself: unreadable to the end, cut short, kernel drops.
     func problems(of analysis: CaptureAnalysis) -> [String] {
         var problems: [String] = []
-        if let error = analysis.error { problems.append("the capture could not be read to the end: \(error)") }
+        switch analysis.error {
+        case nil: break
+        case .cannotOpen(let reason)?: problems.append("the capture could not be opened: \(reason)")
+        case .interrupted?: problems.append("the check was interrupted: \(analysis.error!)")
+        case let error?: problems.append("the capture could not be read to the end: \(error)")
+        }
         if let truncation = analysis.truncation, !allowTruncated {
             problems.append("the capture is cut short (\(truncation)); --allow-truncated accepts it")
         }

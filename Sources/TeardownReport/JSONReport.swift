@@ -3,20 +3,18 @@ import TeardownWire
 
 /// Contract 4.1: the JSON (`--format json`) and JSON Lines (`--format jsonl`) reports.
 public enum JSONReport {
-    /// One JSON object for a file; with several files, callers print an array of these.
-    public static func document(_ analysis: CaptureAnalysis) -> String {
-        var json = JSONWriter()
-        writeDocument(analysis, into: &json)
-        return json.text
-    }
+    /// One JSON object for a file whose connections were kept.
+    public static func document(_ analysis: CaptureAnalysis) -> String { render([analysis], asArray: false) }
 
     /// `[doc, doc, ...]` for several files.
-    public static func documents(_ analyses: [CaptureAnalysis]) -> String {
-        var json = JSONWriter()
-        json.beginArray()
-        for analysis in analyses { writeDocument(analysis, into: &json) }
-        json.endArray()
-        return json.text
+    public static func documents(_ analyses: [CaptureAnalysis]) -> String { render(analyses, asArray: true) }
+
+    private static func render(_ analyses: [CaptureAnalysis], asArray: Bool) -> String {
+        var bytes: [UInt8] = []
+        let stream = JSONDocumentStream(asArray: asArray) { bytes.append(contentsOf: $0) }
+        stream.write(analyses)
+        bytes.removeLast()  // the newline that ends the report on a terminal
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// One line per connection; `file` is included when given (several input files).
@@ -31,26 +29,6 @@ public enum JSONReport {
         var json = JSONWriter()
         json.appendString(text)
         return json.text
-    }
-
-    static func writeDocument(_ analysis: CaptureAnalysis, into json: inout JSONWriter) {
-        json.beginObject()
-        json.field("file", analysis.file)
-        json.beginArray("linkTypes")
-        for type in analysis.linkTypes { json.element(type.name) }
-        json.endArray()
-        json.field("packets", analysis.packets)
-        json.field("tcpPackets", analysis.tcpPackets)
-        json.field("skippedPackets", analysis.skippedPackets)
-        json.field("filteredPackets", analysis.filteredPackets)
-        json.field("truncated", analysis.truncated)
-        json.field("error", analysis.error.map(\.description))
-        json.beginArray("connections")
-        for connection in analysis.connections {
-            write(connection, timestampDigits: analysis.timestampDigits, file: nil, into: &json)
-        }
-        json.endArray()
-        json.endObject()
     }
 
     /// One connection's object. Every object has the same members in the same order, so after

@@ -32,6 +32,14 @@ struct JSONWriter: ~Copyable {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
+    /// Hands the bytes written so far to `body` and forgets them, keeping where the document is
+    /// (the open objects and arrays), so a document can be written out in pieces.
+    mutating func drain(_ body: (UnsafeRawBufferPointer) -> Void) {
+        guard count > 0 else { return }
+        body(UnsafeRawBufferPointer(start: base, count: count))
+        count = 0
+    }
+
     /// Forgets the bytes written (keeping the buffer), to start the next batch of lines.
     mutating func removeAll() {
         count = 0

@@ -8,51 +8,47 @@ public struct TextReport {
 
     public init(color: Bool) { self.color = color }
 
-    /// The table for one or more analysed files. With several files, a `FILE` column names each
-    /// connection's file.
+    /// The table for one or more analysed files whose connections were kept. With several files,
+    /// a `FILE` column names each connection's file.
     public func render(_ analyses: [CaptureAnalysis]) -> String {
-        let showFile = analyses.count > 1
+        var output = ""
+        let stream = TextTableStream(report: self, showFile: analyses.count > 1) { output += $0 }
+        stream.write(analyses)
+        return output
+    }
+
+    /// The column names.
+    static func header(showFile: Bool) -> [String] {
         var header = ["ID", "CLIENT", "SERVER", "VERDICT", "CLOSER", "RESET", "BYTES C/S", "LOST C/S", "PKTS", "NOTES"]
         if showFile { header.insert("FILE", at: 0) }
-        var rows: [[String]] = []
-        var verdicts: [Verdict] = []
-        for analysis in analyses {
-            for connection in analysis.connections {
-                var row = [
-                    String(connection.id), connection.client.description, connection.server.description,
-                    Self.verdictText(connection), connection.firstCloser?.rawValue ?? "-",
-                    connection.resetBy?.rawValue ?? "-",
-                    "\(connection.bytes.client)/\(connection.bytes.server)",
-                    "\(connection.lostBytes.client)/\(connection.lostBytes.server)",
-                    String(connection.packets),
-                    connection.notes.isEmpty ? "-" : connection.notes.map(\.rawValue).joined(separator: ","),
-                ]
-                if showFile { row.insert(analysis.file, at: 0) }
-                rows.append(row)
-                verdicts.append(connection.verdict)
-            }
-        }
-        var widths = header.map(\.count)
-        for row in rows {
-            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
-        }
+        return header
+    }
+
+    /// One connection's cells (without the file).
+    static func cells(_ connection: Connection) -> [String] {
+        [
+            String(connection.id), connection.client.description, connection.server.description,
+            verdictText(connection), connection.firstCloser?.rawValue ?? "-", connection.resetBy?.rawValue ?? "-",
+            "\(connection.bytes.client)/\(connection.bytes.server)",
+            "\(connection.lostBytes.client)/\(connection.lostBytes.server)",
+            String(connection.packets),
+            connection.notes.isEmpty ? "-" : connection.notes.map(\.rawValue).joined(separator: ","),
+        ]
+    }
+
+    /// One row, padded to `widths` (numbers right-aligned, the last column not padded).
+    func line(_ cells: [String], widths: [Int], showFile: Bool, verdict: Verdict?) -> String {
         let verdictColumn = showFile ? 4 : 3
         let rightAligned: Set<Int> = showFile ? [1, 9] : [0, 8]
-        func line(_ cells: [String], verdict: Verdict?) -> String {
-            var parts: [String] = []
-            for (column, cell) in cells.enumerated() {
-                let pad = String(repeating: " ", count: widths[column] - cell.count)
-                var text = rightAligned.contains(column) ? pad + cell : cell + pad
-                if column == cells.count - 1 { text = cell }
-                if column == verdictColumn, let verdict, color { text = Self.colored(text, verdict) }
-                parts.append(text)
-            }
-            return parts.joined(separator: "  ")
+        var parts: [String] = []
+        for (column, cell) in cells.enumerated() {
+            let pad = String(repeating: " ", count: max(0, widths[column] - cell.count))
+            var text = rightAligned.contains(column) ? pad + cell : cell + pad
+            if column == cells.count - 1 { text = cell }
+            if column == verdictColumn, let verdict, color { text = Self.colored(text, verdict) }
+            parts.append(text)
         }
-        var output = line(header, verdict: nil) + "\n"
-        for (row, verdict) in zip(rows, verdicts) { output += line(row, verdict: verdict) + "\n" }
-        for analysis in analyses { output += Self.summary(analysis, named: showFile) + "\n" }
-        return output
+        return parts.joined(separator: "  ")
     }
 
     static func verdictText(_ connection: Connection) -> String {

@@ -15,20 +15,21 @@ public enum ZeekLog {
         "string", "count", "count", "string",
     ]
 
-    /// The log for `analyses`: one header, then the rows of every file in order.
-    public static func render(_ analyses: [CaptureAnalysis]) -> String {
-        var lines = [
+    /// The header lines, each ending in a newline.
+    static var header: String {
+        [
             "#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tconn",
             "#fields\t" + fields.joined(separator: "\t"), "#types\t" + types.joined(separator: "\t"),
-        ]
-        for (fileIndex, analysis) in analyses.enumerated() {
-            for connection in analysis.connections {
-                for (rowIndex, record) in connection.zeekRecords.enumerated() {
-                    lines.append(row(record, of: connection, uid: uid(file: fileIndex, connection: connection.id, row: rowIndex)))
-                }
-            }
-        }
-        return lines.joined(separator: "\n") + "\n"
+        ].map { $0 + "\n" }.joined()
+    }
+
+    /// The log for `analyses` whose connections were kept: one header, then the rows of every file
+    /// in order.
+    public static func render(_ analyses: [CaptureAnalysis]) -> String {
+        var output = ""
+        let stream = ZeekLogStream { output += $0 }
+        stream.write(analyses)
+        return output
     }
 
     /// One row. `missed_bytes` is unset: Zeek's figure counts content gaps its reassembler skipped,

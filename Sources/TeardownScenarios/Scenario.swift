@@ -2,48 +2,15 @@ import TeardownIO
 import TeardownAnalysis
 import TeardownCapture
 
-/// What a scenario's connection must show on the wire.
-public struct ScenarioExpectation: Sendable, CustomStringConvertible {
-    /// Acceptable verdicts (one, except where the kernel's timing decides).
-    public var verdicts: Set<Verdict>
-    /// Required `completed` value, if any.
-    public var completed: Bool?
-    /// Required resetting side, if any.
-    public var resetBy: Side?
-    /// Least server payload bytes lost.
-    public var minimumServerBytesLost: Int64 = 0
-
-    public init(_ verdict: Verdict, completed: Bool? = nil, resetBy: Side? = nil, minimumServerBytesLost: Int64 = 0) {
-        verdicts = [verdict]
-        self.completed = completed
-        self.resetBy = resetBy
-        self.minimumServerBytesLost = minimumServerBytesLost
-    }
-
-    public var description: String {
-        var parts = [Verdict.allCases.filter(verdicts.contains).map(\.rawValue).joined(separator: " or ")]
-        if let completed { parts.append(completed ? "completed" : "not completed") }
-        if let resetBy { parts.append("reset by \(resetBy)") }
-        if minimumServerBytesLost > 0 { parts.append("≥ \(minimumServerBytesLost) server bytes lost") }
-        return parts.joined(separator: ", ")
-    }
-
-    /// Why `connection` does not meet the expectation (empty when it does).
-    public func failures(_ connection: Connection) -> [String] {
-        var problems: [String] = []
-        if !verdicts.contains(connection.verdict) {
-            problems.append("verdict \(connection.verdict), expected \(Verdict.allCases.filter(verdicts.contains).map(\.rawValue).joined(separator: " or "))")
-        }
-        if let completed, connection.completed != completed {
-            problems.append("completed is \(connection.completed), expected \(completed)")
-        }
-        if let resetBy, connection.resetBy != resetBy {
-            problems.append("reset by \(connection.resetBy?.rawValue ?? "nobody"), expected \(resetBy)")
-        }
-        if connection.lostBytes.server < minimumServerBytesLost {
-            problems.append("\(connection.lostBytes.server) server bytes lost, expected at least \(minimumServerBytesLost)")
-        }
-        return problems
+extension TeardownExpectation {
+    /// A scenario's expectation: `verdict`, and optionally whether it completed, who reset, and the
+    /// least server bytes lost.
+    static func scenario(
+        _ verdict: Verdict, completed: Bool? = nil, resetBy: Side? = nil, minimumServerBytesLost: Int64 = 0
+    ) -> TeardownExpectation {
+        TeardownExpectation(
+            allowed: [verdict], completed: completed, resetBy: resetBy,
+            minimumLostBytes: PerSide(client: 0, server: minimumServerBytesLost))
     }
 }
 
@@ -102,7 +69,7 @@ public struct Scenario: Sendable {
     public let name: String
     /// What the programs do, in one line.
     public let summary: String
-    public let expectation: ScenarioExpectation
+    public let expectation: TeardownExpectation
     /// Whether the server listens (false: the port is bound but nobody listens).
     let listens: Bool
     /// Milliseconds without packets before the capture stops.
@@ -110,7 +77,7 @@ public struct Scenario: Sendable {
     let body: @Sendable (ScenarioContext) throws(Errno) -> ApplicationView
 
     init(
-        _ name: String, _ summary: String, expect expectation: ScenarioExpectation, listens: Bool = true,
+        _ name: String, _ summary: String, expect expectation: TeardownExpectation, listens: Bool = true,
         quietPeriod: Int = LiveCapture.defaultQuietPeriod, body: @escaping @Sendable (ScenarioContext) throws(Errno) -> ApplicationView
     ) {
         self.name = name

@@ -94,7 +94,7 @@ public enum ScenarioRunner {
             failures.append("expected 1 connection, captured \(analysis.connections.count)")
         } else {
             let connection = analysis.connections[0]
-            failures += scenario.expectation.failures(connection)
+            failures += scenario.expectation.violations(connection)
             if let closedAt = application.markers["parentClose"], let fin = connection.finTimes.client {
                 application.remarks.append(
                     "the client's FIN left \(formatMilliseconds(fin.nanoseconds - closedAt)) after the parent's close()")

@@ -1,6 +1,8 @@
 /// Why a capture file cannot be read (further). Every case maps to exit code 65 (contract §5);
 /// the packets read before the problem are still analysed.
 public enum CaptureFileError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The file could not be opened (exit 66); the reason in words.
+    case cannotOpen(String)
     /// The file is empty.
     case empty
     /// The first four bytes are no pcap or pcapng magic number.
@@ -17,9 +19,13 @@ public enum CaptureFileError: Error, Sendable, Hashable, CustomStringConvertible
     case unknownInterface(record: Int, interface: UInt32, known: Int)
     /// The system failed to read the file (an I/O error) after it was opened.
     case readFailed(String)
+    /// Reading stopped at SIGINT or SIGTERM (`signal`): what came before is analysed.
+    case interrupted(signal: Int32)
 
     public var description: String {
         switch self {
+        case .cannotOpen(let reason):
+            return reason
         case .empty:
             return "the file is empty"
         case .notACapture(let magic):
@@ -37,6 +43,8 @@ public enum CaptureFileError: Error, Sendable, Hashable, CustomStringConvertible
             return "record \(record) names interface \(interface), but the file describes \(known)"
         case .readFailed(let reason):
             return "cannot read the file further: \(reason)"
+        case .interrupted(let signal):
+            return "interrupted by \(signal == 15 ? "SIGTERM" : signal == 2 ? "SIGINT" : "signal \(signal)"); analysed up to there"
         }
     }
 }

@@ -1,13 +1,3 @@
-/// What decoding one frame produced.
-public enum DecodedPacket: Sendable, Hashable {
-    /// A TCP segment.
-    case tcp(TCPSegment)
-    /// Not TCP over IP (ARP, UDP, ICMP, an unknown EtherType, ...): skipped and counted.
-    case notTCP
-    /// An IP fragment other than the first: it has no TCP header; skipped and counted.
-    case laterFragment
-}
-
 /// What a frame holds, as ``PacketDecoder/decode(_:linkType:originalLength:timestamp:into:)`` found it.
 public enum PacketKind: Sendable, Hashable {
     /// A TCP segment (written to the `into` argument).
@@ -18,12 +8,13 @@ public enum PacketKind: Sendable, Hashable {
     case laterFragment
 }
 
-/// Link → network → transport dispatch: one frame in, one ``DecodedPacket`` out.
+/// Link → network → transport dispatch: one frame in, its ``PacketKind`` (and its TCP segment) out.
 ///
 /// Pure and allocation-free: every header is a fixed-size value and every length is checked
 /// before it is used.
 public enum PacketDecoder {
-    /// Decodes `frame`.
+    /// The TCP segment in `frame`, or `nil` when it holds none (not TCP, or an IP fragment other
+    /// than the first).
     /// - Parameters:
     ///   - frame: the captured bytes (possibly cut short by the snaplen).
     ///   - linkType: the link type of the interface the frame came from.
@@ -31,17 +22,14 @@ public enum PacketDecoder {
     ///   - timestamp: copied into the segment.
     /// - Throws: `DecodeError` when a header that must be read is cut short or impossible.
     @inlinable
-    public static func decode(
-        _ frame: ByteView, linkType: LinkType, originalLength: Int, timestamp: Timestamp
-    ) throws(DecodeError) -> DecodedPacket {
+    public static func segment(
+        in frame: ByteView, linkType: LinkType, originalLength: Int, timestamp: Timestamp
+    ) throws(DecodeError) -> TCPSegment? {
         var segment = TCPSegment(
             timestamp: timestamp, source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0), sourcePort: 0,
             destinationPort: 0, sequenceNumber: 0, acknowledgmentNumber: 0, flags: TCPFlags())
-        switch try decode(frame, linkType: linkType, originalLength: originalLength, timestamp: timestamp, into: &segment) {
-        case .tcp: return .tcp(segment)
-        case .notTCP: return .notTCP
-        case .laterFragment: return .laterFragment
-        }
+        let kind = try decode(frame, linkType: linkType, originalLength: originalLength, timestamp: timestamp, into: &segment)
+        return kind == .tcp ? segment : nil
     }
 
     /// Decodes `frame`, writing a TCP segment straight into `segment` (a per-packet loop decodes

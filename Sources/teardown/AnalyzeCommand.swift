@@ -6,6 +6,10 @@ import TeardownReport
 import Synchronization
 import TeardownWire
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `teardown analyze FILE...`: classify every TCP connection's teardown.
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,6 +51,7 @@ struct Analyze: ParsableCommand {
     var idleTimeout: Double = 300
 
     func run() throws {
+        StandardOutput.prepare()
         var packetFilter: BPFFilter?
         if let filter {
             do {
@@ -56,99 +61,164 @@ struct Analyze: ParsableCommand {
             }
         }
         let limits = TrackingLimits(linger: linger, idleTimeout: idleTimeout)
-        let mode: StreamMode = report.format == .jsonl ? .jsonLines : report.format == .summary ? .countOnly : .collect
+        let mode: StreamMode
+        switch report.format {
+        case .jsonl: mode = .jsonLines
+        case .summary: mode = .countOnly
+        case .text, .json, .zeek: mode = .report(Reports.stream(for: report, files: files.count))
+        }
         let (analyses, exitCode) = analyzeFiles(files, filter: packetFilter, limits: limits, mode: mode)
-        if report.format != .jsonl { Console.write(Reports.render(analyses, options: report)) }
+        if report.format == .summary {
+            Console.write(analyses.filter(\.wasOpened).map { TextReport.summary($0, named: files.count > 1) + "\n" }.joined())
+        }
         if exitCode != .success { throw exitCode }
     }
 }
 
 /// What happens to each connection as it finishes.
 enum StreamMode {
-    /// Kept in the analysis (for tables and JSON documents, sorted at the end).
+    /// Kept in the analysis (for checks and explanations).
     case collect
     /// Written as a JSON Lines line at once and dropped: memory stays constant.
     case jsonLines
     /// Only counted: memory stays constant.
     case countOnly
+    /// Written into a report as it finishes (text, json, zeek) and dropped; the files are analysed
+    /// one after the other, so that each file's part of the report is whole.
+    case report(ReportStream)
 }
 
-/// Analyses `files` on as many worker threads as the process has cores (one file each at a time),
-/// printing warnings and errors on standard error.
-/// - Returns: the analyses of the files that could be opened, in the order given, and the exit
-///   code: 66 if a file could not be opened, else 65 if one was not a readable capture, else 0.
+extension CaptureAnalysis {
+    /// Whether the file could be opened (an entry for one that could not carries the reason).
+    var wasOpened: Bool {
+        if case .cannotOpen = error { return false }
+        return true
+    }
+}
+
+/// Analyses `files`, each opened only when its turn comes (any number of files works under a low
+/// limit of open files), on as many worker threads as the process has cores (one file each at a
+/// time; one thread in all when a report is streamed in order). Warnings and errors go to
+/// standard error, in the order of the files.
+/// - Returns: one analysis per file, in the order given (one that could not be opened has the
+///   reason as its error), and the exit code: 130/143 when interrupted, else 66 if a file could
+///   not be opened, else 65 if one was not a readable capture, else 0.
 func analyzeFiles(
     _ files: [String], filter: PacketFilter? = nil, selector: PacketFilter? = nil,
     limits: TrackingLimits = TrackingLimits(), mode: StreamMode = .collect
 ) -> ([CaptureAnalysis], ExitCode) {
     HeapTuning.fixLargeBlockThreshold()
-    // Open every file first: sizes for the progress line, and errors in a stable order.
-    var opened: [(index: Int, file: CaptureFile)] = []
-    var failed = false
-    for (index, path) in files.enumerated() {
-        do {
-            opened.append((index, try CaptureFile(path: path)))
-        } catch {
-            Console.error("\(path): \(error)")
-            failed = true
-        }
-    }
-    let meter = ProgressMeter(sizes: opened.map(\.file.count))
+    let meter = ProgressMeter(sizes: files.map(regularFileSize))
     // Room for a flush and its last line (a line is far shorter than 64 KiB).
-    let output = mode == .jsonLines ? BackgroundOutput(chunkCapacity: BackgroundJSONLines.flushSize + (1 << 16)) : nil
+    let output: BackgroundOutput?
+    if case .jsonLines = mode {
+        output = BackgroundOutput(chunkCapacity: BackgroundJSONLines.flushSize + (1 << 16)) { StandardOutput.failed($0) }
+    } else {
+        output = nil
+    }
     let results = Mutex<[Int: CaptureAnalysis]>([:])
-    let queue = Mutex(opened.indices.makeIterator())
+    let queue = Mutex(files.indices.makeIterator())
     let named = files.count > 1
-    let cores = availableProcessors
-    let work = UncheckedSendable((opened, filter, selector))
+    var stream: ReportStream?
+    if case .report(let report) = mode { stream = report }
+    let workers = stream == nil ? availableProcessors : 1
+    let work = UncheckedSendable((filter, selector, stream, mode))
     @Sendable func worker() {
-        let (opened, filter, selector) = work.value
-        while let position = queue.withLock({ $0.next() }) {
-            let (index, file) = opened[position]
+        let (filter, selector, stream, mode) = work.value
+        while TerminationSignals.received == nil, let index = queue.withLock({ $0.next() }) {
             let path = files[index]
-            var options = AnalysisOptions(filter: filter, selector: selector)
-            options.limits = limits
-            // A core without a file of its own has room for reading ahead.
-            let reading = WindowedReading(readsAhead: opened.count < cores)
-            options.onProgress = { bytes, packets in meter?.update(file: position, bytes: bytes, packets: packets) }
-            var lines: BackgroundJSONLines?
-            if mode == .countOnly {
-                options.delivery = .countOnly
-                options.tracksZeek = false
+            stream?.beginFile(path, index: index)
+            let analysis: CaptureAnalysis
+            do {
+                let file = try CaptureFile(path: path)
+                var options = AnalysisOptions(filter: filter, selector: selector)
+                options.limits = limits
+                // A core without a file of its own has room for reading ahead.
+                let reading = WindowedReading(readsAhead: files.count < workers || workers == 1)
+                options.onProgress = { bytes, packets in meter?.update(file: index, bytes: bytes, packets: packets) }
+                var lines: BackgroundJSONLines?
+                switch mode {
+                case .collect:
+                    break
+                case .countOnly:
+                    options.delivery = .countOnly
+                    options.tracksZeek = false
+                case .jsonLines:
+                    let stream = BackgroundJSONLines(output: output!, file: named ? path : nil)
+                    lines = stream
+                    options.delivery = .batches(stream.append)
+                case .report:
+                    options.delivery = .stream { connection, digits in stream?.connection(connection, timestampDigits: digits) }
+                    options.onInputPause = { StandardOutput.flush() }
+                }
+                analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options, reading: reading)
+                lines?.finish()
+            } catch {
+                var unopened = CaptureAnalysis(file: path)
+                unopened.error = .cannotOpen(error.description)
+                analysis = unopened
             }
-            if mode == .jsonLines {
-                // The precision is known once the file header is read; peek at it first.
-                let digits = CaptureAnalyzer.timestampDigits(of: file)
-                let stream = BackgroundJSONLines(output: output!, timestampDigits: digits, file: named ? path : nil)
-                lines = stream
-                options.delivery = .batches(stream.append)
-            }
-            let analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options, reading: reading)
-            lines?.finish()
+            stream?.endFile(analysis)
             results.withLock { $0[index] = analysis }
         }
     }
-    let threads = (0..<min(cores, opened.count)).map { _ in OSThread(worker) }
+    let threads = (0..<min(workers, files.count)).map { _ in OSThread(worker) }
     for thread in threads { thread.join() }
     output?.finish()
+    stream?.finish()
+    StandardOutput.flush()
     meter?.finish()
     var analyses: [CaptureAnalysis] = []
-    var exitCode = failed ? ExitCode.cannotOpen : .success
+    var exitCode = ExitCode.success
     let collected = results.withLock { $0 }
     for index in files.indices {
         guard let analysis = collected[index] else { continue }
         for warning in analysis.warnings { Console.error("\(files[index]): warning: \(warning)") }
-        if let error = analysis.error {
+        switch analysis.error {
+        case nil, .interrupted?:
+            break
+        case .cannotOpen(let reason)?:
+            Console.error("\(files[index]): \(reason)")
+            exitCode = .cannotOpen
+        case let error?:
             Console.error("\(files[index]): \(error)")
             if exitCode == .success { exitCode = .badCapture }
         }
         analyses.append(analysis)
     }
+    if let signal = TerminationSignals.received {
+        Console.error("interrupted by \(signal == SIGTERM ? "SIGTERM" : "SIGINT"): the report holds what was analysed until then")
+        exitCode = ExitCode(TerminationSignals.exitCode(for: signal))
+    }
     return (analyses, exitCode)
 }
 
-/// Renders analyses in the chosen format.
+/// The size of the regular file at `path`, 0 for anything else (standard input, a pipe) or a file
+/// that cannot be examined: for the progress line, without opening the file.
+func regularFileSize(_ path: String) -> Int {
+    var info = stat()
+    guard path != "-", stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return 0 }
+    return Int(info.st_size)
+}
+
+/// The report formats.
 enum Reports {
+    /// The streamed report for `options`' format (text, json or zeek) over `files` files, written
+    /// to standard output.
+    static func stream(for options: ReportOptions, files: Int) -> ReportStream {
+        switch options.format {
+        case .json:
+            return JSONDocumentStream(asArray: files > 1) { StandardOutput.write($0) }
+        case .zeek:
+            return ZeekLogStream { StandardOutput.write($0) }
+        case .text, .jsonl, .summary:
+            return TextTableStream(report: TextReport(color: Console.useColor(options.color)), showFile: files > 1) {
+                StandardOutput.write($0)
+            }
+        }
+    }
+
+    /// Renders analyses whose connections were kept, in the chosen format.
     static func render(_ analyses: [CaptureAnalysis], options: ReportOptions) -> String {
         switch options.format {
         case .text:

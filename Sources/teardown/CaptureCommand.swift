@@ -67,7 +67,7 @@ struct Capture: ParsableCommand {
     }
 
     func run() throws {
-        TerminationSignals.block()
+        StandardOutput.prepare()
         // Past a file size limit (ulimit -f), let the write fail with EFBIG and be reported, rather
         // than have SIGXFSZ kill the process with the file half-written and no message.
         signal(SIGXFSZ, SIG_IGN)

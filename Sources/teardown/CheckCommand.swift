@@ -43,9 +43,11 @@ struct Check: ParsableCommand {
             unless --allow-truncated; a live capture with kernel drops fails unless --allow-drops.
 
             Exit status: 0 when every expectation held, 1 when one did not, 64 for bad arguments, \
-            65 for input that is not a readable capture, 66 for a file that cannot be opened, 77 when \
-            live capture is not permitted. With --live, a failing command's exit status is passed on \
-            (after the check result is printed).
+            65 for input that is not a readable capture, 66 for a file that cannot be opened (or a \
+            --junit path that cannot be written, checked before anything runs), 74 when the report \
+            cannot be written, 77 when live capture is not permitted, 130/143 when interrupted (what \
+            was analysed is checked and the JUnit report says it was interrupted). With --live, a \
+            failing command's exit status is passed on (after the check result is printed).
 
             EXAMPLES
               teardown check capture.pcap --expect graceful,half-closed
@@ -97,8 +99,8 @@ struct Check: ParsableCommand {
     @Option(name: [.customShort("i"), .long], help: "With --live: the interface.")
     var interface = "lo"
 
-    @Option(name: [.customShort("f"), .long], help: ArgumentHelp("With --live: capture only packets matching this expression.", valueName: "expression"))
-    var filter = "tcp"
+    @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Analyse only packets matching this tcpdump expression; with --live, the capture filter (default: tcp).", valueName: "expression"))
+    var filter: String?
 
     func validate() throws {
         if arguments.isEmpty {
@@ -121,11 +123,19 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
+        StandardOutput.prepare()
         let selector: BPFFilter?
+        let packetFilter: BPFFilter?
         do {
             selector = try selection.map(BPFFilter.init)
+            packetFilter = live ? nil : try filter.map(BPFFilter.init)
         } catch {
             throw ValidationError(error.description)
+        }
+        // Every output path is checked before anything runs (a live command can take long).
+        if let junit, !Console.canWrite(to: junit) {
+            Console.error("cannot write the JUnit report to \(junit): \(String(cString: strerror(errno))); choose a writable path with --junit")
+            throw ExitCode.cannotOpen
         }
         var analyses: [CaptureAnalysis] = []
         var exitCode = ExitCode.success
@@ -134,8 +144,9 @@ struct Check: ParsableCommand {
             let (analysis, status) = try captureLive(selector: selector)
             analyses.append(analysis)
             commandStatus = status
+            if let signal = TerminationSignals.received { exitCode = ExitCode(TerminationSignals.exitCode(for: signal)) }
         } else {
-            (analyses, exitCode) = analyzeFiles(files, selector: selector)
+            (analyses, exitCode) = analyzeFiles(files, filter: packetFilter, selector: selector)
         }
         let outcome = CheckReport(
             expectation: expectation, allowTruncated: allowTruncated, allowDrops: allowDrops
@@ -147,6 +158,7 @@ struct Check: ParsableCommand {
                 throw ExitCode.cannotOpen
             }
         }
+        if TerminationSignals.received != nil { throw exitCode }
         if commandStatus != 0 { throw ExitCode(commandStatus) }
         if exitCode != .success { throw exitCode }
         if !outcome.passed { throw ExitCode.expectationFailed }
@@ -154,12 +166,11 @@ struct Check: ParsableCommand {
 
     /// Captures while the command runs; returns the analysis and the command's exit status.
     func captureLive(selector: BPFFilter?) throws -> (CaptureAnalysis, Int32) {
-        TerminationSignals.block()
         let path = TemporaryFile.make(prefix: "check")
         defer { unlink(path) }
         var configuration = CaptureConfiguration(outputPath: path)
         configuration.interface = interface
-        configuration.filter = filter
+        configuration.filter = filter ?? "tcp"
         let capture: LiveCapture
         do {
             capture = try LiveCapture(configuration)
@@ -175,7 +186,7 @@ struct Check: ParsableCommand {
             Console.error(error.description)
             throw ExitCode(127)
         }
-        let (status, _) = child.waitForwardingSignals()
+        let (status, interrupted) = child.waitForwardingSignals()
         let statistics: CaptureStatistics
         do {
             statistics = try capture.stop()
@@ -185,7 +196,8 @@ struct Check: ParsableCommand {
         var analysis = try CaptureAnalyzer.analyze(fileAt: path, options: AnalysisOptions(selector: selector))
         analysis.file = "live capture on \(interface)"
         analysis.droppedPackets = statistics.dropped
-        if status != 0 { Console.error("the command exited with status \(status)") }
+        if let interrupted, analysis.error == nil { analysis.error = .interrupted(signal: interrupted) }
+        if status != 0 && interrupted == nil { Console.error("the command exited with status \(status)") }
         return (analysis, status)
     }
 }

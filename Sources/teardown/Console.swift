@@ -12,9 +12,10 @@ enum Console {
         writeAll("teardown: \(text)\n", to: STDERR_FILENO)
     }
 
-    /// Writes `text` to standard output as is.
+    /// Writes `text` to standard output as is, checked (``StandardOutput``), and at once.
     static func write(_ text: String) {
-        writeAll(text, to: STDOUT_FILENO)
+        StandardOutput.write(text)
+        StandardOutput.flush()
     }
 
     /// Writes every byte of `text`, retrying short writes and EINTR; gives up quietly on other
@@ -34,6 +35,17 @@ enum Console {
         guard fd >= 0 else { return false }
         defer { close(fd) }
         writeAll(text, to: fd)
+        return true
+    }
+
+    /// Whether a file can be written at `path` (created if missing; an existing file is left as it
+    /// is), so that an output path can be checked before long work. `errno` says why not.
+    static func canWrite(to path: String) -> Bool {
+        let existed = access(path, F_OK) == 0
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        close(fd)
+        if !existed { unlink(path) }
         return true
     }
 

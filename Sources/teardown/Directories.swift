@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TeardownIO
 
 /// Output directories for captures.
 enum Directories {
@@ -19,7 +20,7 @@ enum Directories {
 extension Directories {
     /// Creates a new, empty directory `/tmp/PREFIX-XXXXXX`; nil when it cannot.
     static func makeTemporary(prefix: String) -> String? {
-        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+        var template = Array("\(temporaryDirectory)/\(prefix)-XXXXXX".utf8CString)
         return template.withUnsafeMutableBufferPointer { buffer in
             mkdtemp(buffer.baseAddress!) == nil ? nil : String(cString: buffer.baseAddress!)
         }

@@ -53,6 +53,7 @@ struct Explain: ParsableCommand {
     }
 
     func run() throws {
+        StandardOutput.prepare()
         var options = AnalysisOptions()
         if let selection {
             do {
@@ -104,6 +105,10 @@ struct Explain: ParsableCommand {
             Console.error(selection != nil ? "no connection has a packet matching '\(selection!)'" : "\(file) holds no TCP connection")
         }
         if let svg { try writeSVG(explanations, to: svg) }
+        if case .interrupted(let signal) = analysis.error {
+            Console.error("\(file): \(analysis.error!)")
+            throw ExitCode(TerminationSignals.exitCode(for: signal))
+        }
         if let error = analysis.error {
             Console.error("\(file): \(error)")
             throw ExitCode.badCapture

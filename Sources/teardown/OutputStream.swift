@@ -15,13 +15,15 @@ final class BackgroundJSONLines: Sendable {
     private let worker: CirculatingWorker<FinishedBatch>
 
     /// - Parameter file: included in every line when given (several input files).
-    init(output: BackgroundOutput, timestampDigits: Int, file: String?, depth: Int = 8) {
+    init(output: BackgroundOutput, file: String?, depth: Int = 8) {
         // Without room at first: the analysis makes it.
         worker = CirculatingWorker(items: Array(repeating: FinishedBatch(), count: depth)) { forEach in
             let stream = JSONLinesStream(flushSize: Self.flushSize, sink: output.write)
             var completer = BatchCompleter()
             forEach { batch in
-                completer.complete(&batch) { stream.append($0, timestampDigits: timestampDigits, file: file) }
+                let digits = batch.timestampDigits
+                completer.complete(&batch) { stream.append($0, timestampDigits: digits, file: file) }
+                if batch.flushes { stream.flush() }
                 batch.removeAll()
             }
             stream.flush()

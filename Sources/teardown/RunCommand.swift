@@ -63,6 +63,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        StandardOutput.prepare()
         if list {
             Console.write(Self.listing())
             return
@@ -83,7 +84,7 @@ struct Run: ParsableCommand {
         var scratch: String?
         if explain && write == nil {
             guard let directory = Directories.makeTemporary(prefix: "teardown-explain") else {
-                Console.error("cannot create a temporary directory in /tmp; set TMPDIR or use --write DIR")
+                Console.error("cannot create a temporary directory in \(temporaryDirectory); set TMPDIR or use --write DIR")
                 throw ExitCode.cannotOpen
             }
             scratch = directory
@@ -93,6 +94,8 @@ struct Run: ParsableCommand {
         let progress = Progress(enabled: Console.stderrIsTerminal && report.format == .text)
         var results: [ScenarioResult] = []
         for scenario in selected {
+            // Ctrl-C or SIGTERM: the scenarios that ran are reported, the rest are not started.
+            if TerminationSignals.received != nil { break }
             progress.show("running \(scenario.name)…")
             do {
                 results.append(try ScenarioRunner.run(scenario, options: options))
@@ -104,6 +107,10 @@ struct Run: ParsableCommand {
         progress.clear()
         Console.write(ScenarioReport.render(results, format: report.format, color: Console.useColor(report.color)))
         if explain { Console.write(diagrams(results)) }
+        if let signal = TerminationSignals.received {
+            Console.error("interrupted: \(results.count) of \(selected.count) scenarios ran")
+            throw ExitCode(TerminationSignals.exitCode(for: signal))
+        }
         if results.contains(where: { !$0.passed }) { throw ExitCode.expectationFailed }
     }
 
@@ -129,7 +136,7 @@ struct Run: ParsableCommand {
         var text = ""
         for scenario in Scenario.all {
             text += scenario.name + String(repeating: " ", count: width - scenario.name.count)
-            text += "  expect: \(scenario.expectation)\n"
+            text += "  expect: \(scenario.expectation.summary)\n"
             text += String(repeating: " ", count: width + 2) + scenario.summary + "\n"
         }
         return text

@@ -18,7 +18,7 @@ enum ScenarioReport {
         for result in results {
             let mark = result.passed ? (color ? "\u{1B}[32m✔\u{1B}[0m" : "✔") : (color ? "\u{1B}[1;31m✘\u{1B}[0m" : "✘")
             output += "\(mark) \(result.scenario.name): \(result.scenario.summary)\n"
-            output += "    expected:    \(result.scenario.expectation)\n"
+            output += "    expected:    \(result.scenario.expectation.summary)\n"
             if let connection = result.connection {
                 output += "    wire:        \(wireSummary(connection))\n"
             } else {
@@ -63,7 +63,7 @@ enum ScenarioReport {
     static func json(_ result: ScenarioResult) -> String {
         let view = result.application
         func list(_ items: [String]) -> String { "[" + items.map { quoted($0) }.joined(separator: ",") + "]" }
-        var text = "{\"scenario\":\(quoted(result.scenario.name)),\"expected\":\(quoted(result.scenario.expectation.description))"
+        var text = "{\"scenario\":\(quoted(result.scenario.name)),\"expected\":\(quoted(result.scenario.expectation.summary))"
         text += ",\"passed\":\(result.passed),\"failures\":\(list(result.failures))"
         text += ",\"application\":{\"clientWrote\":\(view.clientWrote),\"clientRead\":\(view.clientRead)"
         text += ",\"serverWrote\":\(view.serverWrote),\"serverRead\":\(view.serverRead)"

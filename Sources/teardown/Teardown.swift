@@ -17,8 +17,9 @@ struct Teardown: ParsableCommand {
               64  usage error (bad flags or arguments)
               65  the input is not a readable capture (bad header, unsupported link type, impossible record)
               66  an input file cannot be opened
-              74  writing a capture failed part-way (disk full); what was written is still analysed
+              74  writing failed part-way (a capture file or the report: disk full)
               77  live capture is not permitted (needs root or CAP_NET_RAW)
+              130 interrupted by Ctrl-C (143: SIGTERM); what was complete is reported
             """,
         version: "0.1.0",
         subcommands: [Analyze.self, Check.self, Explain.self, Capture.self, Run.self],

@@ -22,7 +22,7 @@ struct FixtureTests {
             #expect(!analysis.truncated)
             #expect(analysis.connections.count == 1, "\(group)/\(file)")
             for connection in analysis.connections {
-                #expect(scenario.expectation.failures(connection) == [], "\(group)/\(file)")
+                #expect(scenario.expectation.violations(connection) == [], "\(group)/\(file)")
                 #expect(connection.client.address.isIPv6 == (group == "lo-ipv6"))
             }
         }

@@ -130,8 +130,8 @@ struct CaptureReaderTests {
         try bytes.withUnsafeBytes { raw in
             var reader = try CaptureReader(ByteView(raw))
             while let record = try reader.next() {
-                if case .tcp(let segment) = try PacketDecoder.decode(
-                    record.bytes, linkType: record.linkType, originalLength: record.originalLength,
+                if let segment = try PacketDecoder.segment(
+                    in: record.bytes, linkType: record.linkType, originalLength: record.originalLength,
                     timestamp: record.timestamp)
                 {
                     decoded.append(segment)

@@ -1,0 +1,169 @@
+import TeardownAnalysis
+import TeardownWire
+
+/// A report written as the analysis goes, so that memory does not grow with the capture: the
+/// connections are given as they finish (in the order they finished, as Zeek writes its
+/// conn.log), each file's counts at its end. Output goes to `write` in pieces.
+public protocol ReportStream: AnyObject {
+    /// The analysis of the `index`-th file given, named `name`, begins.
+    func beginFile(_ name: String, index: Int)
+    /// A connection of the current file finished.
+    func connection(_ connection: Connection, timestampDigits: Int)
+    /// The current file's analysis ended; its counts, warnings and error are final (its
+    /// connections, if it kept them, are not given again).
+    func endFile(_ analysis: CaptureAnalysis)
+    /// Every file was given: writes what ends the report.
+    func finish()
+}
+
+extension ReportStream {
+    /// Writes the report of `analyses` whose connections were kept (``ResultDelivery/collect``).
+    func write(_ analyses: [CaptureAnalysis]) {
+        for (index, analysis) in analyses.enumerated() {
+            beginFile(analysis.file, index: index)
+            for connection in analysis.connections { self.connection(connection, timestampDigits: analysis.timestampDigits) }
+            endFile(analysis)
+        }
+        finish()
+    }
+}
+
+/// Contract 4.1's JSON document, streamed: `{"file": ..., "connections": [...], "linkTypes": ...,
+/// "packets": ..., ...}` for one file, an array of them for several. The connections come before
+/// the counts, which are known only at the end.
+public final class JSONDocumentStream: ReportStream {
+    private var json = JSONWriter(capacity: 1 << 16)
+    private let asArray: Bool
+    private let write: (UnsafeRawBufferPointer) -> Void
+
+    /// - Parameter asArray: whether the report is an array of documents (several files given).
+    public init(asArray: Bool, write: @escaping (UnsafeRawBufferPointer) -> Void) {
+        self.asArray = asArray
+        self.write = write
+        if asArray { json.beginArray() }
+    }
+
+    public func beginFile(_ name: String, index: Int) {
+        json.beginObject()
+        json.field("file", name)
+        json.beginArray("connections")
+    }
+
+    public func connection(_ connection: Connection, timestampDigits: Int) {
+        JSONReport.write(connection, timestampDigits: timestampDigits, file: nil, into: &json)
+        if json.count >= 1 << 16 { json.drain(write) }
+    }
+
+    public func endFile(_ analysis: CaptureAnalysis) {
+        json.endArray()
+        json.beginArray("linkTypes")
+        for type in analysis.linkTypes { json.element(type.name) }
+        json.endArray()
+        json.field("packets", analysis.packets)
+        json.field("tcpPackets", analysis.tcpPackets)
+        json.field("skippedPackets", analysis.skippedPackets)
+        json.field("filteredPackets", analysis.filteredPackets)
+        json.field("truncated", analysis.truncated)
+        json.field("error", analysis.error.map(\.description))
+        json.endObject()
+        json.drain(write)
+    }
+
+    public func finish() {
+        if asArray { json.endArray() }
+        json.newline()
+        json.drain(write)
+    }
+}
+
+/// A Zeek conn.log (``ZeekLog``), streamed: the header, then each connection's rows as it finishes.
+public final class ZeekLogStream: ReportStream {
+    private let write: (String) -> Void
+    private var fileIndex = 0
+    private var lines = ""
+
+    public init(write: @escaping (String) -> Void) {
+        self.write = write
+        write(ZeekLog.header)
+    }
+
+    public func beginFile(_ name: String, index: Int) { fileIndex = index }
+
+    public func connection(_ connection: Connection, timestampDigits: Int) {
+        for (rowIndex, record) in connection.zeekRecords.enumerated() {
+            lines += ZeekLog.row(record, of: connection, uid: ZeekLog.uid(file: fileIndex, connection: connection.id, row: rowIndex))
+            lines += "\n"
+        }
+        if lines.utf8.count >= 1 << 16 { flush() }
+    }
+
+    public func endFile(_ analysis: CaptureAnalysis) { flush() }
+
+    public func finish() { flush() }
+
+    private func flush() {
+        guard !lines.isEmpty else { return }
+        write(lines)
+        lines = ""
+    }
+}
+
+/// Contract 4.2's table (``TextReport``), streamed: the first ``screenful`` rows are held to fit
+/// the columns to them, then printed, and later rows use the same widths (a longer cell widens
+/// only its own row); the summary lines of every file come last.
+public final class TextTableStream: ReportStream {
+    /// Rows held back to fix the column widths.
+    public static let screenful = 500
+    private let report: TextReport
+    private let showFile: Bool
+    private let write: (String) -> Void
+    private var file = ""
+    private var held: [(cells: [String], verdict: Verdict)] = []
+    private var widths: [Int]?
+    private var summaries: [String] = []
+    private var anyFile = false
+
+    /// - Parameter showFile: whether a `FILE` column names each connection's file (several files).
+    public init(report: TextReport, showFile: Bool, write: @escaping (String) -> Void) {
+        self.report = report
+        self.showFile = showFile
+        self.write = write
+    }
+
+    public func beginFile(_ name: String, index: Int) { file = name }
+
+    public func connection(_ connection: Connection, timestampDigits: Int) {
+        var cells = TextReport.cells(connection)
+        if showFile { cells.insert(file, at: 0) }
+        if let widths {
+            write(report.line(cells, widths: widths, showFile: showFile, verdict: connection.verdict) + "\n")
+            return
+        }
+        held.append((cells, connection.verdict))
+        if held.count >= Self.screenful { printHeld() }
+    }
+
+    public func endFile(_ analysis: CaptureAnalysis) {
+        if case .cannotOpen = analysis.error {} else { anyFile = true }
+        summaries.append(TextReport.summary(analysis, named: showFile))
+    }
+
+    public func finish() {
+        if widths == nil && (anyFile || !held.isEmpty) { printHeld() }
+        write(summaries.map { $0 + "\n" }.joined())
+    }
+
+    /// Fixes the widths from the header and the rows held, and prints them.
+    private func printHeld() {
+        let header = TextReport.header(showFile: showFile)
+        var widths = header.map(\.count)
+        for row in held {
+            for (column, cell) in row.cells.enumerated() { widths[column] = max(widths[column], cell.count) }
+        }
+        var text = report.line(header, widths: widths, showFile: showFile, verdict: nil) + "\n"
+        for row in held { text += report.line(row.cells, widths: widths, showFile: showFile, verdict: row.verdict) + "\n" }
+        write(text)
+        held = []
+        self.widths = widths
+    }
+}
