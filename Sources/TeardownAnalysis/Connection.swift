@@ -26,6 +26,8 @@ public struct Connection: Sendable, Hashable {
     public var notes: [Note]
     /// When each side's first FIN was captured.
     public var finTimes: PerSide<Timestamp?> = PerSide(client: nil, server: nil)
+    /// Each side's TCP states through the connection (contract 2.6).
+    public var states = ConnectionStates(client: StateSequence(), server: StateSequence(), source: .wire)
     /// What Zeek logs for these packets, with the client as Zeek's originator: one row, or several
     /// where Zeek cuts the connection (see ``ZeekRecord``); the last row is the one that ended it.
     /// Empty when the analysis did not track it (``AnalysisOptions/tracksZeek``).

@@ -27,6 +27,8 @@ struct ConnectionState: Sendable {
         var resetFromA: Bool?
         /// Whether the ending reset carried an ACK.
         var endingResetAcknowledged = false
+        /// When the reset that ended the connection (or the pending one) was sent.
+        var resetTime = EndpointState.unseen
         /// An out-of-window reset not yet known to be ignored (true: from `a`).
         var pendingResetFromA: Bool?
         var pendingResetAcknowledged = false

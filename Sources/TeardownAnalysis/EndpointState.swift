@@ -25,6 +25,12 @@ struct EndpointState: Sendable, Hashable {
     /// Position of the FIN (the sequence number it occupies).
     var finPosition: Int64 = 0
     var finTime = Timestamp(nanoseconds: 0)
+    /// When this side sent its first SYN or SYN-ACK, first acknowledged the peer's SYN, and when
+    /// the peer first acknowledged this side's FIN (nanoseconds; ``unseen`` until then): the
+    /// moments of contract 2.6's state changes that the segments prove.
+    var synTime = Self.unseen
+    var acknowledgedPeerSYNTime = Self.unseen
+    var finAcknowledgedTime = Self.unseen
 
     /// The sequence number that is position 0.
     var base: UInt32 = 0
@@ -51,6 +57,8 @@ struct EndpointState: Sendable, Hashable {
     var sentRST = false
 
     static let noWindowScale = UInt8.max
+    /// A time not seen (yet).
+    static let unseen = Int64.min
 
     /// Sets the base so that `sequence` is position `position`, if no base is set yet.
     mutating func establishBase(_ sequence: UInt32, atPosition position: Int64 = 0) {

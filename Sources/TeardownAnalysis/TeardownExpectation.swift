@@ -15,6 +15,11 @@ public struct TeardownExpectation: Sendable, Hashable {
     public var maximumLostBytes: Int64?
     /// At least this many bytes of each side lost per connection (a scenario that must lose data).
     public var minimumLostBytes = PerSide<Int64>(client: 0, server: 0)
+    /// Each side's state when the capture ended must be one of these (contract 2.6; empty: any).
+    public var finalStates = PerSide<Set<TCPState>>(client: [], server: [])
+    /// Each side's state when the capture ended must not be one of these ("the server must not be
+    /// left in CLOSE_WAIT").
+    public var forbiddenFinalStates = PerSide<Set<TCPState>>(client: [], server: [])
     /// Exactly this many connections must be selected.
     public var exactCount: Int?
     /// At least this many connections must be selected.
@@ -60,6 +65,16 @@ public struct TeardownExpectation: Sendable, Hashable {
         for side in Side.allCases where connection.lostBytes[side] < minimumLostBytes[side] {
             problems.append("\(connection.lostBytes[side]) \(side) bytes lost, at least \(minimumLostBytes[side]) expected")
         }
+        for side in Side.allCases {
+            let final = connection.states.final(side)
+            let name = final?.rawValue ?? "no state"
+            if !finalStates[side].isEmpty && !(final.map(finalStates[side].contains) ?? false) {
+                problems.append("the \(side) ended in \(name), expected \(Self.list(finalStates[side]))")
+            }
+            if let final, forbiddenFinalStates[side].contains(final) {
+                problems.append("the \(side) was left in \(final), which is forbidden")
+            }
+        }
         return problems
     }
 
@@ -80,6 +95,11 @@ public struct TeardownExpectation: Sendable, Hashable {
         Verdict.allCases.filter(verdicts.contains).map(\.rawValue).joined(separator: " or ")
     }
 
+    /// States in RFC order, joined with "or".
+    static func list(_ states: Set<TCPState>) -> String {
+        TCPState.allCases.filter(states.contains).map(\.rawValue).joined(separator: " or ")
+    }
+
     /// A one-line description: `graceful or half-closed, client closes first, ≤ 0 bytes lost`.
     public var summary: String {
         var parts: [String] = []
@@ -91,6 +111,12 @@ public struct TeardownExpectation: Sendable, Hashable {
         if let maximumLostBytes { parts.append("≤ \(maximumLostBytes) bytes lost") }
         for side in Side.allCases where minimumLostBytes[side] > 0 {
             parts.append("≥ \(minimumLostBytes[side]) \(side) bytes lost")
+        }
+        for side in Side.allCases where !finalStates[side].isEmpty {
+            parts.append("\(side) ends in \(Self.list(finalStates[side]))")
+        }
+        for side in Side.allCases where !forbiddenFinalStates[side].isEmpty {
+            parts.append("\(side) not left in \(Self.list(forbiddenFinalStates[side]))")
         }
         if let exactCount { parts.append("exactly \(exactCount) connections") }
         if let minimumCount { parts.append("at least \(minimumCount) connections") }

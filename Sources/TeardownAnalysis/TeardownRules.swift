@@ -84,6 +84,7 @@ extension ConnectionState {
         // byte is counted once, however often it is sent.
         var dataSequence = segment.sequenceNumber
         if flags.contains(.syn) {
+            if !s.sentSYN && !s.sentSYNACK { s.synTime = segment.timestamp.nanoseconds }
             if !s.hasBase || (!s.sentSYN && !s.sentSYNACK && s.bytes == 0) {
                 s.hasBase = false
                 s.establishBase(segment.sequenceNumber)
@@ -119,7 +120,7 @@ extension ConnectionState {
 
         // 3.1 Acknowledgement, and the window (for 2.3's "far outside the window").
         if flags.contains(.ack) {
-            acknowledge(sender: &s, receiver: &r, segment.acknowledgmentNumber)
+            acknowledge(sender: &s, receiver: &r, segment.acknowledgmentNumber, at: segment.timestamp)
         }
         let bothOffered =
             s.offeredWindowScale != EndpointState.noWindowScale && r.offeredWindowScale != EndpointState.noWindowScale
@@ -166,13 +167,22 @@ extension ConnectionState {
         s.lastFingerprint = folded
     }
 
-    /// Records an acknowledgement sent by `s` of `r`'s data (3.1).
+    /// Records an acknowledgement sent by `s` of `r`'s data (3.1), and (2.6) the first one that
+    /// covers `r`'s SYN and the first that covers `r`'s FIN.
     @inline(__always)
-    static func acknowledge(sender s: inout EndpointState, receiver r: inout EndpointState, _ number: UInt32) {
+    static func acknowledge(
+        sender s: inout EndpointState, receiver r: inout EndpointState, _ number: UInt32, at time: Timestamp
+    ) {
         // The first ACK seen may be the first hint of the receiver's sequence space.
         r.establishBase(number, atPosition: 1)
         let acknowledged = r.position(of: number)
         if !s.hasAcknowledged || acknowledged > s.highestAcknowledgment {
+            if s.acknowledgedPeerSYNTime == EndpointState.unseen && (r.sentSYN || r.sentSYNACK) && acknowledged >= 1 {
+                s.acknowledgedPeerSYNTime = time.nanoseconds
+            }
+            if r.sentFIN && r.finAcknowledgedTime == EndpointState.unseen && acknowledged > r.finPosition {
+                r.finAcknowledgedTime = time.nanoseconds
+            }
             s.highestAcknowledgment = acknowledged
             s.hasAcknowledged = true
         }
@@ -191,7 +201,9 @@ extension ConnectionState {
         if !s.hasBase { s.establishBase(segment.sequenceNumber) }
         defer {
             // 3.1 The ACK field of a RST counts as an acknowledgement.
-            if segment.flags.contains(.ack) { acknowledge(sender: &s, receiver: &r, segment.acknowledgmentNumber) }
+            if segment.flags.contains(.ack) {
+                acknowledge(sender: &s, receiver: &r, segment.acknowledgmentNumber, at: segment.timestamp)
+            }
         }
         // §2 A reset is counted once per side, and only the first one ends the connection.
         if repeated || facts.resetFromA != nil || facts.pendingResetFromA != nil { return }
@@ -209,11 +221,13 @@ extension ConnectionState {
             if offset > window || offset < -window {
                 facts.pendingResetFromA = fromA
                 facts.pendingResetAcknowledged = segment.flags.contains(.ack)
+                facts.resetTime = segment.timestamp.nanoseconds
                 return
             }
         }
         facts.resetFromA = fromA
         facts.endingResetAcknowledged = segment.flags.contains(.ack)
+        facts.resetTime = segment.timestamp.nanoseconds
     }
 
     /// True when every payload byte `sender` sent was acknowledged by `receiver`.
@@ -357,6 +371,8 @@ enum TeardownClassifier {
             firstSeen: firstSeen, lastSeen: lastSeen, notes: notes.sorted)
         result.finTimes = PerSide(
             client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
+        result.states = StateInference.states(
+            client: client, server: server, facts: facts, outcome: outcome, firstSeen: firstSeen)
         return result
     }
 
@@ -378,5 +394,116 @@ enum TeardownClassifier {
         if sender.covered.hasGaps { return true }
         guard peer.hasAcknowledged, sender.hasBase else { return false }
         return peer.highestAcknowledgment > max(sender.highestEnd, 1)
+    }
+}
+
+// MARK: - §2.6 Each side's states, inferred from the segments
+
+/// The RFC 9293 states each side went through, as far as the captured segments prove them
+/// (contract 2.6). Each change is dated by the segment that proves it:
+///
+/// - SYN_SENT at the client's SYN, SYN_RECEIVED at the server's SYN-ACK, ESTABLISHED for both when
+///   the client acknowledges the SYN-ACK (a connection whose start was not captured is ESTABLISHED
+///   from its first packet);
+/// - the first closer: FIN_WAIT_1 at its FIN, FIN_WAIT_2 when the peer acknowledges that FIN,
+///   TIME_WAIT once it has acknowledged the peer's FIN;
+/// - the other side: CLOSE_WAIT once it has acknowledged the first FIN, LAST_ACK at its own FIN,
+///   CLOSED when that FIN is acknowledged;
+/// - a simultaneous close (2.2): FIN_WAIT_1, CLOSING once both FINs are out, TIME_WAIT when the own
+///   FIN is acknowledged;
+/// - CLOSED for both at the reset that ended the connection (2.3).
+///
+/// Where an acknowledgement was not captured the side stays in the state the segments prove, and
+/// ``ConnectionStates/notSeen`` says what is missing.
+enum StateInference {
+    static func states(
+        client: borrowing EndpointState, server: borrowing EndpointState, facts: ConnectionState.Facts,
+        outcome: TeardownClassifier.Outcome, firstSeen: Timestamp
+    ) -> ConnectionStates {
+        var notSeen: [String] = []
+        let partial = !client.sentSYN && !server.sentSYNACK
+        if partial { notSeen.append("the start of the connection was not captured") }
+        let resetTime: Int64? = outcome.resetBy != nil ? facts.resetTime : nil
+        let simultaneous = outcome.firstCloser == .both
+        let closer: Side? = outcome.firstCloser == .client ? .client : outcome.firstCloser == .server ? .server : nil
+        let clientStates = sequence(
+            .client, own: client, peer: server, partial: partial, firstSeen: firstSeen, resetTime: resetTime,
+            simultaneous: simultaneous, firstCloser: closer, notSeen: &notSeen)
+        let serverStates = sequence(
+            .server, own: server, peer: client, partial: partial, firstSeen: firstSeen, resetTime: resetTime,
+            simultaneous: simultaneous, firstCloser: closer, notSeen: &notSeen)
+        // Both sides may find the same acknowledgement missing: say it once.
+        var unique: [String] = []
+        for text in notSeen where !unique.contains(text) { unique.append(text) }
+        return ConnectionStates(client: clientStates, server: serverStates, source: .wire, notSeen: unique)
+    }
+
+    private static func sequence(
+        _ side: Side, own x: borrowing EndpointState, peer y: borrowing EndpointState, partial: Bool,
+        firstSeen: Timestamp, resetTime: Int64?, simultaneous: Bool, firstCloser: Side?, notSeen: inout [String]
+    ) -> StateSequence {
+        let unseen = EndpointState.unseen
+        var changes = StateSequence()
+        func enter(_ state: TCPState, _ time: Int64) {
+            if changes.last?.state != state { changes.append(StateChange(state, at: Timestamp(nanoseconds: time))) }
+        }
+        /// Whether something at `time` was seen, before the reset that ended the connection, if any.
+        func seen(_ time: Int64) -> Bool { time != unseen && (resetTime == nil || time <= resetTime!) }
+        let name = side.rawValue, peer = side.peer.rawValue
+
+        // Opening. The client acknowledging the SYN-ACK establishes both sides.
+        let clientAcknowledgedSYNACK = side == .client ? x.acknowledgedPeerSYNTime : y.acknowledgedPeerSYNTime
+        var established: Int64?
+        if partial {
+            established = firstSeen.nanoseconds
+        } else if side == .client {
+            if x.sentSYN { enter(.synSent, x.synTime) }
+            if y.sentSYNACK && seen(clientAcknowledgedSYNACK) { established = clientAcknowledgedSYNACK }
+        } else if x.sentSYNACK {
+            enter(.synReceived, x.synTime)
+            if seen(clientAcknowledgedSYNACK) { established = clientAcknowledgedSYNACK }
+        }
+        if let established { enter(.established, established) }
+
+        // Teardown, once established.
+        if established != nil {
+            if simultaneous {
+                if seen(x.finTime.nanoseconds) && x.sentFIN { enter(.finWait1, x.finTime.nanoseconds) }
+                if x.sentFIN && y.sentFIN && seen(max(x.finTime.nanoseconds, y.finTime.nanoseconds)) {
+                    enter(.closing, max(x.finTime.nanoseconds, y.finTime.nanoseconds))
+                    if seen(x.finAcknowledgedTime) {
+                        enter(.timeWait, x.finAcknowledgedTime)
+                    } else if resetTime == nil {
+                        notSeen.append("the \(peer)'s ACK of the \(name)'s FIN was not captured")
+                    }
+                }
+            } else if firstCloser == side, x.sentFIN, seen(x.finTime.nanoseconds) {
+                enter(.finWait1, x.finTime.nanoseconds)
+                if seen(x.finAcknowledgedTime) {
+                    enter(.finWait2, x.finAcknowledgedTime)
+                    if y.sentFIN && seen(y.finAcknowledgedTime) { enter(.timeWait, y.finAcknowledgedTime) }
+                } else if resetTime == nil {
+                    notSeen.append("the \(peer)'s ACK of the \(name)'s FIN was not captured")
+                }
+            } else if firstCloser == side.peer, y.sentFIN {
+                if seen(y.finAcknowledgedTime) {
+                    enter(.closeWait, y.finAcknowledgedTime)
+                    if x.sentFIN && seen(x.finTime.nanoseconds) {
+                        enter(.lastAck, x.finTime.nanoseconds)
+                        if seen(x.finAcknowledgedTime) {
+                            enter(.closed, x.finAcknowledgedTime)
+                        } else if resetTime == nil {
+                            notSeen.append("the \(peer)'s ACK of the \(name)'s FIN was not captured")
+                        }
+                    }
+                } else if resetTime == nil && seen(y.finTime.nanoseconds) {
+                    notSeen.append("the \(name)'s ACK of the \(peer)'s FIN was not captured")
+                }
+            }
+        }
+        // 2.3 The reset that ended the connection closes both sides (a side that never had a
+        // connection, the server of a refused one, has no state to leave).
+        if let resetTime, !changes.isEmpty { enter(.closed, resetTime) }
+        return changes
     }
 }

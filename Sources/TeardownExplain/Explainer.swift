@@ -19,8 +19,33 @@ public enum Explainer {
     public static func explain(_ connection: Connection, segments: [SegmentFact]) -> Explanation {
         var walk = Walk(connection: connection, segments: segments)
         walk.run()
-        return Explanation(
+        var explanation = Explanation(
             connection: connection, steps: walk.steps, hints: walk.hints, summary: summary(connection))
+        explanation.stateLines = stateLines(connection.states)
+        return explanation
+    }
+
+    /// `client: SYN_SENT → ESTABLISHED → FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT`, the same for the
+    /// server, then what the last states mean and what the capture did not show.
+    public static func stateLines(_ states: ConnectionStates) -> [String] {
+        var lines: [String] = []
+        for side in Side.allCases where !states[side].isEmpty {
+            lines.append("\(side) states: " + states[side].map(\.state.rawValue).joined(separator: " → "))
+        }
+        for side in Side.allCases {
+            switch states.final(side) {
+            case .timeWait?:
+                lines.append("the \(side) waits in TIME_WAIT (it closed first); the \(side.peer) is done")
+            case .closeWait?:
+                lines.append("the \(side) was left in CLOSE_WAIT when the capture ended: it acknowledged the \(side.peer)'s FIN but never closed")
+            case .finWait2?:
+                lines.append("the \(side) was left in FIN_WAIT_2 when the capture ended: the \(side.peer) never closed its side")
+            default:
+                break
+            }
+        }
+        for text in states.notSeen { lines.append("not seen: \(text)") }
+        return lines
     }
 
     /// Every connection of `analysis` whose segments were recorded (``AnalysisOptions/recording``),
@@ -59,6 +84,8 @@ private struct Walk {
     /// Position of each side's first FIN.
     var fin = PerSide<Int64?>(client: nil, server: nil)
     var highestAck = PerSide<Int64>(client: 0, server: 0)
+    /// The next state change of each side not yet put on a row.
+    var nextState = PerSide(client: 0, server: 0)
     var notedHalfClose = false
     var notedTimeWait = false
     var notedEndingReset = false
@@ -113,11 +140,24 @@ private struct Walk {
                 highestAck[side] = max(highestAck[side], fact.acknowledgmentPosition)
             }
 
-            let step = LadderStep(
+            var step = LadderStep(
                 time: segment.timestamp.nanoseconds(since: first.timestamp),
                 direction: side == .client ? .toServer : .toClient,
                 label: label(fact), kind: kind(flags), notes: notes)
-            if notes.isEmpty && step.kind == .plain {
+            // The states each side entered by the time of this segment (each change is dated by
+            // the segment that proves it).
+            for side in Side.allCases {
+                var entered: [String] = []
+                let changes = connection.states[side]
+                while nextState[side] < changes.count, changes[nextState[side]].at <= segment.timestamp {
+                    entered.append(changes[nextState[side]].state.rawValue)
+                    nextState[side] += 1
+                }
+                // Several changes at once (the segment proved them all): the first and the last.
+                if entered.count > 2 { entered = [entered[0], "…", entered[entered.count - 1]] }
+                if !entered.isEmpty { step.states[side] = entered.joined(separator: "→") }
+            }
+            if notes.isEmpty && step.kind == .plain && step.states.client == nil && step.states.server == nil {
                 pending.append((fact, step))
             } else {
                 flushRun()

@@ -11,6 +11,9 @@ public struct Explanation: Sendable {
     /// The verdict and its evidence in one sentence, naming the first closer, the resetter and the
     /// lost bytes.
     public var summary: String
+    /// Each side's states in one line (`client: SYN_SENT → ESTABLISHED → ...`), and what they mean
+    /// when the capture ended: who waits in TIME_WAIT, who was left in CLOSE_WAIT or FIN_WAIT_2.
+    public var stateLines: [String] = []
 }
 
 /// One arrow of the ladder: a segment, or a run of ordinary data segments folded into one line.
@@ -28,6 +31,9 @@ public struct LadderStep: Sendable, Hashable {
     public var kind: Kind
     /// What the segment means for the teardown, in words (empty for most segments).
     public var notes: [String]
+    /// The states each side entered with this segment (contract 2.6), `A→B` when several; `nil`
+    /// where the side's state did not change.
+    public var states = PerSide<String?>(client: nil, server: nil)
 }
 
 /// A likely cause of the teardown read from the wire's shapes, with how sure it is.

@@ -2,14 +2,17 @@ import TeardownAnalysis
 
 /// Draws an ``Explanation`` as a standalone SVG for documentation and bug reports: the client and
 /// server as two vertical lines, one arrow per step (client→server blue, server→client green, RST
-/// red, FIN thick amber, folded runs dashed), the notes to the right, the causes and the verdict
-/// below.
+/// red, FIN thick amber, folded runs dashed), each side's TCP state where it changes (purple, beside
+/// its line), the notes to the right, the causes, the states and the verdict below.
 public enum LadderSVG {
     static let rowHeight = 34
-    static let clientX = 150
-    static let serverX = 590
-    static let notesX = 615
+    /// The time column's right edge: room for times of a million milliseconds and more.
+    static let timeX = 110
+    static let clientX = 290
+    static let serverX = 730
+    static let notesX = 900
     static let top = 80
+    static let stateColor = "#6e40c9"
 
     public static func render(_ explanation: Explanation) -> String {
         let connection = explanation.connection
@@ -18,6 +21,12 @@ public enum LadderSVG {
         for step in explanation.steps {
             let y = top + 20 + rows * rowHeight
             body.append(arrow(step, y: y))
+            if let state = step.states.client {
+                body.append(text(state, x: clientX - 12, y: y + 4, size: 12, fill: stateColor, anchor: "end"))
+            }
+            if let state = step.states.server {
+                body.append(text(state, x: serverX + 12, y: y + 4, size: 12, fill: stateColor))
+            }
             for (index, note) in step.notes.enumerated() {
                 body.append(text(note, x: notesX, y: y + 4 + index * 16, size: 13, fill: noteColor(step)))
             }
@@ -32,13 +41,19 @@ public enum LadderSVG {
                 y += 18
             }
         }
+        for state in explanation.stateLines {
+            for line in wrap(state, width: 130) {
+                footer.append(text(line, x: 20, y: y, size: 13, fill: stateColor))
+                y += 18
+            }
+        }
         y += 6
         for line in wrap("verdict: \(explanation.summary)", width: 120) {
             footer.append(text(line, x: 20, y: y, size: 14, fill: "#1f2328", weight: "bold"))
             y += 20
         }
         let longestNote = explanation.steps.flatMap(\.notes).map(\.count).max() ?? 0
-        let width = max(1100, notesX + longestNote * 7 + 20)
+        let width = max(1300, notesX + longestNote * 7 + 20)
         let height = y + 10
         var svg = [
             ##"<?xml version="1.0" encoding="UTF-8"?>"##,
@@ -54,7 +69,7 @@ public enum LadderSVG {
         svg.append(text("connection \(connection.id): \(connection.client) → \(connection.server)", x: 20, y: 28, size: 16, fill: "#1f2328", weight: "bold"))
         svg.append(text("client \(connection.client)", x: clientX, y: top - 12, size: 13, fill: "#0969da", anchor: "middle"))
         svg.append(text("server \(connection.server)", x: serverX, y: top - 12, size: 13, fill: "#1a7f37", anchor: "middle"))
-        svg.append(text("ms", x: 60, y: top - 12, size: 12, fill: "#57606a", anchor: "end"))
+        svg.append(text("ms", x: timeX, y: top - 12, size: 12, fill: "#57606a", anchor: "end"))
         for x in [clientX, serverX] {
             svg.append(##"<line x1="\##(x)" y1="\##(top)" x2="\##(x)" y2="\##(laneBottom)" stroke="#8c959f" stroke-width="2"/>"##)
         }
@@ -70,7 +85,7 @@ public enum LadderSVG {
         let (x1, x2) = toServer ? (clientX, serverX) : (serverX, clientX)
         let strokeWidth = step.kind == .fin || step.kind == .reset ? 3 : 1.5
         let dash = step.kind == .folded ? ##" stroke-dasharray="6 4""## : ""
-        let time = text(LadderText.milliseconds(step.time), x: 60, y: y + 4, size: 12, fill: "#57606a", anchor: "end")
+        let time = text(LadderText.milliseconds(step.time), x: timeX, y: y + 4, size: 12, fill: "#57606a", anchor: "end")
         let line =
             ##"<line x1="\##(x1)" y1="\##(y)" x2="\##(x2)" y2="\##(y)" stroke="\##(color)" stroke-width="\##(strokeWidth)"\##(dash) marker-end="url(#head-\##(marker))"/>"##
         let label = text(step.label, x: (clientX + serverX) / 2, y: y - 6, size: 12, fill: color, anchor: "middle")

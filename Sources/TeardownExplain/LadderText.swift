@@ -14,29 +14,77 @@ public struct LadderText {
 
     public init(color: Bool) { self.color = color }
 
+    /// Columns every line fits in: notes and paragraphs wrap at spaces to stay within it.
+    public static let columns = 100
+
     public func render(_ explanation: Explanation) -> String {
         let connection = explanation.connection
-        let width = max(40, (explanation.steps.map(\.label.count).max() ?? 0) + 8)
         let times = explanation.steps.map { Self.milliseconds($0.time) }
         let timeWidth = max(10, times.map(\.count).max() ?? 0)
-        var lines = [
-            "connection \(connection.id): \(connection.client) → \(connection.server), \(connection.packets) packets",
-            "",
-            pad("ms", timeWidth) + "  client" + String(repeating: " ", count: max(1, width - 5)) + "server",
-        ]
+        // A state column on each side, as wide as its longest label.
+        let clientStates = explanation.steps.compactMap(\.states.client).map(\.count).max() ?? 0
+        let serverStates = explanation.steps.compactMap(\.states.server).map(\.count).max() ?? 0
+        let left = clientStates > 0 ? clientStates + 1 : 0
+        // Arrows 40 columns wide or as the longest label needs, narrower when the row would not
+        // fit in ``columns`` otherwise (never narrower than a label).
+        let longest = explanation.steps.map(\.label.count).max() ?? 0
+        let room = Self.columns - (timeWidth + 2 + left + 2 + (serverStates > 0 ? serverStates + 1 : 0))
+        let width = max(longest + 4, min(max(40, longest + 8), room))
+        var lines = Self.wrap(
+            "connection \(connection.id): \(connection.client) → \(connection.server), \(connection.packets) packets", indent: 2)
+        lines.append("")
+        lines.append(pad("ms", timeWidth) + "  " + String(repeating: " ", count: left) + "client"
+            + String(repeating: " ", count: max(1, width - 5)) + "server")
+        // Notes that do not fit beside the row go below it, from the client's line on.
+        let noteIndent = String(repeating: " ", count: timeWidth + 2 + left) + "│  "
         for (step, time) in zip(explanation.steps, times) {
-            let arrow = self.arrow(step, width: width)
-            var line = pad(time, timeWidth) + "  │" + arrow + "│"
-            if let first = step.notes.first { line += "  " + first }
+            let clientState = (step.states.client ?? "").padding(to: clientStates)
+            var line = pad(time, timeWidth) + "  " + (left > 0 ? clientState + " " : "") + "│" + arrow(step, width: width) + "│"
+            if let state = step.states.server { line += " " + state }
+            let visible = timeWidth + 2 + left + width + 2 + (step.states.server.map { $0.count + 1 } ?? 0)
+            var notes = step.notes[...]
+            if let first = notes.first, visible + 2 + first.count <= Self.columns {
+                line += "  " + first
+                notes = notes.dropFirst()
+            }
             lines.append(line)
-            for note in step.notes.dropFirst() {
-                lines.append(String(repeating: " ", count: timeWidth + 2) + "│" + String(repeating: " ", count: width) + "│  " + note)
+            for note in notes {
+                for (index, part) in Self.wrap(note, width: Self.columns - noteIndent.count).enumerated() {
+                    lines.append(noteIndent + (index == 0 ? "" : "  ") + part)
+                }
             }
         }
         lines.append("")
-        for hint in explanation.hints { lines.append("cause (\(hint.confidence.rawValue)): \(hint.text)") }
-        lines.append("verdict: \(explanation.summary)")
+        for hint in explanation.hints { lines += Self.wrap("cause (\(hint.confidence.rawValue)): \(hint.text)", indent: 2) }
+        for text in explanation.stateLines { lines += Self.wrap(text, indent: 2) }
+        lines += Self.wrap("verdict: \(explanation.summary)", indent: 2)
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `text` split at spaces into lines of at most `width` columns (a longer word stands alone).
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            if !current.isEmpty && current.count + 1 + word.count > width {
+                lines.append(current)
+                current = ""
+            }
+            current += current.isEmpty ? String(word) : " " + word
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
+    }
+
+    /// `text` as a paragraph of at most ``columns`` columns, later lines indented by `indent`.
+    static func wrap(_ text: String, indent: Int) -> [String] {
+        let lines = wrap(text, width: columns - indent)
+        guard lines.count > 1 else { return lines }
+        // The first line may use the indent too.
+        let first = wrap(text, width: columns)
+        let head = first[0]
+        let rest = String(text.dropFirst(head.count)).drop { $0 == " " }
+        return [head] + wrap(String(rest), width: columns - indent).map { String(repeating: " ", count: indent) + $0 }
     }
 
     /// `──LABEL────▶` or `◀────LABEL──`, exactly `width` columns.
@@ -66,4 +114,9 @@ public struct LadderText {
     func pad(_ text: String, _ width: Int) -> String {
         String(repeating: " ", count: max(0, width - text.count)) + text
     }
+}
+
+extension String {
+    /// Padded with spaces on the right to `width` characters.
+    func padding(to width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
 }

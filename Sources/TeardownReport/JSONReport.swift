@@ -75,6 +75,28 @@ public enum JSONReport {
         json.beginArray("notes")
         for note in connection.notes { json.element(note.rawValue) }
         json.endArray()
+        writeStates(connection.states, timestampDigits: timestampDigits, into: &json)
+        json.endObject()
+    }
+
+    /// Contract 4.1 `states`: `{"client": [{"state", "at"}...], "server": [...], "source", "notSeen"}`.
+    static func writeStates(_ states: ConnectionStates, timestampDigits: Int, into json: inout JSONWriter) {
+        json.beginObject("states")
+        for side in Side.allCases {
+            if side == .client { json.beginArray("client") } else { json.beginArray("server") }
+            for (index, change) in states[side].enumerated() {
+                json.fragment(index == 0 ? #"{"state":""# : #",{"state":""#)
+                json.fragment(change.state.jsonName)
+                json.fragment(#"","at":"#)
+                json.append(change.at, digits: timestampDigits)
+                json.fragment("}")
+            }
+            json.endArray()
+        }
+        json.field("source", states.source.rawValue)
+        json.beginArray("notSeen")
+        for text in states.notSeen { json.element(text) }
+        json.endArray()
         json.endObject()
     }
 }
@@ -105,5 +127,23 @@ public final class JSONLinesStream {
         guard json.count > 0 else { return }
         json.withBytes(sink)
         json.removeAll()
+    }
+}
+
+extension TCPState {
+    /// The name as a static string, written without escaping.
+    var jsonName: StaticString {
+        switch self {
+        case .synSent: return "SYN_SENT"
+        case .synReceived: return "SYN_RECEIVED"
+        case .established: return "ESTABLISHED"
+        case .finWait1: return "FIN_WAIT_1"
+        case .finWait2: return "FIN_WAIT_2"
+        case .closing: return "CLOSING"
+        case .timeWait: return "TIME_WAIT"
+        case .closeWait: return "CLOSE_WAIT"
+        case .lastAck: return "LAST_ACK"
+        case .closed: return "CLOSED"
+        }
     }
 }

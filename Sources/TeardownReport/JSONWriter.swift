@@ -16,6 +16,11 @@ struct JSONWriter: ~Copyable {
     /// One bit per open object/array (innermost lowest): whether it already has a member. 64 levels
     /// are far more than any report nests.
     private var commaBits: UInt64 = 0
+    /// The whole seconds of the last timestamp written and their digits (up to 16, most
+    /// significant first in the low bytes): the timestamps of a report mostly share their seconds.
+    private var cachedSeconds: UInt64 = .max
+    private var cachedDigits: (UInt64, UInt64) = (0, 0)
+    private var cachedCount = 0
 
     init(capacity: Int = 512) {
         self.capacity = max(capacity, 64)
@@ -200,7 +205,20 @@ struct JSONWriter: ~Copyable {
         let nanoseconds = timestamp.nanoseconds
         reserve(1)
         if nanoseconds < 0 { put(UInt8(ascii: "-")) }
-        appendUnsigned(nanoseconds.magnitude / 1_000_000_000)
+        let seconds = nanoseconds.magnitude / 1_000_000_000
+        if seconds == cachedSeconds {
+            reserve(cachedCount)
+            withUnsafeBytes(of: cachedDigits) { (base + count).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: cachedCount) }
+            count += cachedCount
+        } else {
+            let start = count
+            appendUnsigned(seconds)
+            if count - start <= 16 {
+                cachedSeconds = seconds
+                cachedCount = count - start
+                withUnsafeMutableBytes(of: &cachedDigits) { $0.baseAddress!.copyMemory(from: base + start, byteCount: count - start) }
+            }
+        }
         guard digits > 0 else { return }
         reserve(digits + 1)
         put(UInt8(ascii: "."))

@@ -19,7 +19,7 @@ public struct TextReport {
 
     /// The column names.
     static func header(showFile: Bool) -> [String] {
-        var header = ["ID", "CLIENT", "SERVER", "VERDICT", "CLOSER", "RESET", "BYTES C/S", "LOST C/S", "PKTS", "NOTES"]
+        var header = ["ID", "CLIENT", "SERVER", "VERDICT", "CLOSER", "RESET", "BYTES C/S", "LOST C/S", "PKTS", "STATES C/S", "NOTES"]
         if showFile { header.insert("FILE", at: 0) }
         return header
     }
@@ -32,6 +32,7 @@ public struct TextReport {
             "\(connection.bytes.client)/\(connection.bytes.server)",
             "\(connection.lostBytes.client)/\(connection.lostBytes.server)",
             String(connection.packets),
+            "\(connection.states.final(.client)?.rawValue ?? "-")/\(connection.states.final(.server)?.rawValue ?? "-")",
             connection.notes.isEmpty ? "-" : connection.notes.map(\.rawValue).joined(separator: ","),
         ]
     }

@@ -20,7 +20,7 @@ extension Scenario {
 
     static let graceful = Scenario(
         "graceful", "request, response, client closes after the response, server closes after reading EOF",
-        expect: .scenario(.graceful)
+        expect: .scenario(.graceful, client: [.timeWait], server: [.closed])
     ) { context throws(Errno) in
         let server = ServerThread(context.listener) { socket in
             socket.receive(exactly: 5)
@@ -38,7 +38,7 @@ extension Scenario {
     static let halfClose = Scenario(
         "half-close",
         "server sends a 100 000-byte file and shutdown(SHUT_WR); client reads to EOF, sends \"Thank you\", closes; server reads it, closes",
-        expect: .scenario(.halfClosed, completed: true)
+        expect: .scenario(.halfClosed, completed: true, client: [.closed], server: [.timeWait])
     ) { context throws(Errno) in
         let server = ServerThread(context.listener) { socket in
             socket.send([UInt8](repeating: 0x61, count: 100_000))
@@ -58,7 +58,7 @@ extension Scenario {
     static let shutdown = Scenario(
         "shutdown",
         "client sends \"data1\", \"data2\", shutdown(SHUT_WR); server answers \"Hi, data1\", \"Hi, data2\", reads EOF, closes",
-        expect: .scenario(.halfClosed, completed: true)
+        expect: .scenario(.halfClosed, completed: true, client: [.timeWait], server: [.closed])
     ) { context throws(Errno) in
         let shutDown = Event()
         let server = ServerThread(context.listener) { socket in
@@ -85,7 +85,7 @@ extension Scenario {
     static let close = Scenario(
         "close",
         "as shutdown, but the client calls close() before the answers: the first answer is met with RST, the next send fails with EPIPE",
-        expect: .scenario(.abortive, resetBy: .client, minimumServerBytesLost: 9)
+        expect: .scenario(.abortive, resetBy: .client, minimumServerBytesLost: 9, client: [.closed], server: [.closed])
     ) { context throws(Errno) in
         let closed = Event()
         let server = ServerThread(context.listener) { socket in
@@ -105,7 +105,7 @@ extension Scenario {
 
     static let lingerZero = Scenario(
         "linger-zero", "client sends \"data\"; after the server read it, SO_LINGER {1, 0} and close(): a reset, not a FIN",
-        expect: .scenario(.abortive, resetBy: .client)
+        expect: .scenario(.abortive, resetBy: .client, client: [.closed], server: [.closed])
     ) { context throws(Errno) in
         let serverRead = Event()
         let server = ServerThread(context.listener) { socket in
@@ -124,7 +124,7 @@ extension Scenario {
 
     static let unreadClose = Scenario(
         "unread-close", "server sends 11 bytes; the client close()s without reading them (RFC 2525 §2.17): a reset",
-        expect: .scenario(.abortive, resetBy: .client)
+        expect: .scenario(.abortive, resetBy: .client, client: [.closed], server: [.closed])
     ) { context throws(Errno) in
         let server = ServerThread(context.listener) { socket in
             socket.send("hello world")
@@ -150,7 +150,7 @@ extension Scenario {
 
     static let lingerGraceful = Scenario(
         "linger-graceful", "client sends 1000 bytes, SO_LINGER {1, 5}: close() blocks until the data is acknowledged",
-        expect: .scenario(.graceful)
+        expect: .scenario(.graceful, client: [.timeWait], server: [.closed])
     ) { context throws(Errno) in
         let server = ServerThread(context.listener) { socket in
             socket.receiveUntilEOF()
@@ -169,7 +169,7 @@ extension Scenario {
 
     static let halfOpen = Scenario(
         "half-open", "client shutdown(SHUT_WR); the server keeps the connection open past the end of the capture",
-        expect: .scenario(.halfClosed, completed: false)
+        expect: .scenario(.halfClosed, completed: false, client: [.finWait1, .finWait2], server: [.established, .closeWait])
     ) { context throws(Errno) in
         let server = ServerThread(context.listener) { socket in
             socket.receiveUntilEOF()
@@ -188,7 +188,7 @@ extension Scenario {
 
     static let refused = Scenario(
         "refused", "connect to a port where nobody listens: the SYN is answered with a reset",
-        expect: .scenario(.refused, resetBy: .server), listens: false
+        expect: .scenario(.refused, resetBy: .server, client: [.closed], server: []), listens: false
     ) { context throws(Errno) in
         let client = try context.listener.connect()
         client.close()
@@ -199,7 +199,7 @@ extension Scenario {
 
     static let exitWithoutClose = Scenario(
         "exit-without-close", "a child process connects, sends, and exits holding its socket: the kernel sends the FIN",
-        expect: .scenario(.graceful)
+        expect: .scenario(.graceful, client: [.timeWait], server: [.closed])
     ) { context throws(Errno) in
         let server = ServerThread(context.listener) { socket in
             socket.receiveUntilEOF()
@@ -232,7 +232,7 @@ extension Scenario {
     static let shutRead = Scenario(
         "shut-rd",
         "client shutdown(SHUT_RD) sends nothing; the server's later data is still acknowledged; close() with it unread resets",
-        expect: .scenario(.abortive, resetBy: .client)
+        expect: .scenario(.abortive, resetBy: .client, client: [.closed], server: [.closed])
     ) { context throws(Errno) in
         let shutDown = Event()
         let server = ServerThread(context.listener) { socket in
@@ -251,7 +251,7 @@ extension Scenario {
     static let forkShared = Scenario(
         "fork-shared",
         "a forked child holds a copy of the client socket: the parent's close() sends no FIN until the child exits 30 ms later",
-        expect: .scenario(.graceful)
+        expect: .scenario(.graceful, client: [.timeWait], server: [.closed])
     ) { context throws(Errno) in
         let server = ServerThread(context.listener) { socket in
             socket.receiveUntilEOF()
@@ -284,7 +284,7 @@ extension Scenario {
     static let simultaneous = Scenario(
         "simultaneous",
         "both sides shutdown(SHUT_WR) at the same moment (threads pinned to two CPUs, spin barrier); on loopback the FINs rarely cross",
-        expect: .scenario(.graceful)
+        expect: .scenario(.graceful, client: [.timeWait, .closed], server: [.closed, .timeWait])
     ) { context throws(Errno) in
         let arrived = Atomic<Int>(0)
         let cpus = availableProcessors

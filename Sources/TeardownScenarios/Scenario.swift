@@ -3,14 +3,18 @@ import TeardownAnalysis
 import TeardownCapture
 
 extension TeardownExpectation {
-    /// A scenario's expectation: `verdict`, and optionally whether it completed, who reset, and the
-    /// least server bytes lost.
+    /// A scenario's expectation: `verdict`, the states each side must end in (contract 2.6; empty:
+    /// none, the server of a refused connection), and optionally whether it completed, who reset,
+    /// and the least server bytes lost.
     static func scenario(
-        _ verdict: Verdict, completed: Bool? = nil, resetBy: Side? = nil, minimumServerBytesLost: Int64 = 0
+        _ verdict: Verdict, completed: Bool? = nil, resetBy: Side? = nil, minimumServerBytesLost: Int64 = 0,
+        client: Set<TCPState>, server: Set<TCPState>
     ) -> TeardownExpectation {
-        TeardownExpectation(
+        var expectation = TeardownExpectation(
             allowed: [verdict], completed: completed, resetBy: resetBy,
             minimumLostBytes: PerSide(client: 0, server: minimumServerBytesLost))
+        expectation.finalStates = PerSide(client: client, server: server)
+        return expectation
     }
 }
 

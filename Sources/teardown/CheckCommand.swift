@@ -27,6 +27,32 @@ struct VerdictList: ExpressibleByArgument {
 
 extension FirstCloser: ExpressibleByArgument {}
 
+/// `server=CLOSE_WAIT` or `client=TIME_WAIT,CLOSED`: states a side may end in (contract 2.6).
+struct FinalStates: ExpressibleByArgument {
+    var side: Side
+    var states: Set<TCPState>
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2, let side = Side(rawValue: String(parts[0])) else { return nil }
+        var states = Set<TCPState>()
+        for name in parts[1].split(separator: ",") {
+            guard let state = TCPState(rawValue: name.uppercased().replacingDashes()) else { return nil }
+            states.insert(state)
+        }
+        guard !states.isEmpty else { return nil }
+        self.side = side
+        self.states = states
+    }
+
+    static var defaultValueDescription: String { "side=STATE[,STATE...]" }
+}
+
+extension String {
+    /// `FIN-WAIT-1` as `FIN_WAIT_1`.
+    func replacingDashes() -> String { String(map { $0 == "-" ? "_" : $0 }) }
+}
+
 extension Substring {
     func trimmingCharacters(in set: Character) -> String {
         String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
@@ -52,6 +78,7 @@ struct Check: ParsableCommand {
             EXAMPLES
               teardown check capture.pcap --expect graceful,half-closed
               teardown check capture.pcap --forbid abortive --where 'tcp port 8080' --junit teardown.xml
+              teardown check capture.pcap --where 'tcp src port 8080' --forbid-final-state server=CLOSE_WAIT
               sudo teardown check --live --expect graceful -- ./integration-tests.sh
             """
     )
@@ -84,6 +111,12 @@ struct Check: ParsableCommand {
     @Option(name: .customLong("max-lost-bytes"), help: ArgumentHelp("At most this many bytes may be lost per connection.", valueName: "n"))
     var maxLostBytes: Int64?
 
+    @Option(name: .customLong("final-state"), help: ArgumentHelp("The state a side must end in: client=TIME_WAIT, server=CLOSED,TIME_WAIT (repeatable).", valueName: "side=state,..."))
+    var finalStates: [FinalStates] = []
+
+    @Option(name: .customLong("forbid-final-state"), help: ArgumentHelp("A state a side must not be left in: server=CLOSE_WAIT (repeatable).", valueName: "side=state,..."))
+    var forbiddenFinalStates: [FinalStates] = []
+
     @Flag(name: .customLong("allow-truncated"), help: "Accept a capture whose last record is cut short.")
     var allowTruncated = false
 
@@ -106,8 +139,11 @@ struct Check: ParsableCommand {
         if arguments.isEmpty {
             throw ValidationError(live ? "--live needs a command after '--'." : "Name at least one capture file, or use --live -- COMMAND.")
         }
-        if expect == nil && forbid == nil && connections == nil && atLeast == nil && firstCloser == nil && maxLostBytes == nil {
-            throw ValidationError("Say what to check: --expect, --forbid, --connections, --at-least, --first-closer or --max-lost-bytes.")
+        if expect == nil && forbid == nil && connections == nil && atLeast == nil && firstCloser == nil && maxLostBytes == nil
+            && finalStates.isEmpty && forbiddenFinalStates.isEmpty
+        {
+            throw ValidationError(
+                "Say what to check: --expect, --forbid, --connections, --at-least, --first-closer, --max-lost-bytes, --final-state or --forbid-final-state.")
         }
         if connections != nil && atLeast != nil { throw ValidationError("Use --connections or --at-least, not both.") }
         for value in [connections, atLeast].compactMap({ $0 }) where value < 0 {
@@ -117,9 +153,12 @@ struct Check: ParsableCommand {
     }
 
     var expectation: TeardownExpectation {
-        TeardownExpectation(
+        var expectation = TeardownExpectation(
             allowed: expect?.verdicts ?? [], forbidden: forbid?.verdicts ?? [], firstCloser: firstCloser,
             maximumLostBytes: maxLostBytes, exactCount: connections, minimumCount: atLeast)
+        for item in finalStates { expectation.finalStates[item.side].formUnion(item.states) }
+        for item in forbiddenFinalStates { expectation.forbiddenFinalStates[item.side].formUnion(item.states) }
+        return expectation
     }
 
     func run() throws {

@@ -41,6 +41,24 @@ struct ExplainerTests {
         #expect(explanation.steps.contains { $0.label == "FIN,ACK seq 101 ack 1" && $0.direction == .toClient })
     }
 
+    @Test("six or more ordinary segments fold into one line; a segment that changes a state does not fold")
+    func folding() throws {
+        var c = Conversation()
+        c.handshake()
+        for _ in 0..<3 {
+            c.data(.server, 1000)
+            c.ack(.client)
+        }
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        let explanation = try Self.explain(c)
+        let folded = try #require(explanation.steps.first { $0.kind == .folded })
+        #expect(folded.label == "… 6 segments, 3000 bytes …")
+        #expect(explanation.steps.count == 3 + 1 + 3)
+        #expect(explanation.steps[2].states == PerSide(client: "ESTABLISHED", server: "ESTABLISHED"))
+    }
+
     @Test("a refusal: the reset is shown at its own number, answering the SYN")
     func refused() throws {
         var c = Conversation()

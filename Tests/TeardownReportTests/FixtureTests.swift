@@ -28,6 +28,39 @@ struct FixtureTests {
         }
     }
 
+    /// Each scenario's states (contract 2.6), the same in every link type.
+    static let states: [String: (client: [TCPState], server: [TCPState])] = [
+        "graceful": ([.synSent, .established, .finWait1, .finWait2, .timeWait], [.synReceived, .established, .closeWait, .lastAck, .closed]),
+        "exit-without-close": ([.synSent, .established, .finWait1, .finWait2, .timeWait], [.synReceived, .established, .closeWait, .lastAck, .closed]),
+        "fork-shared": ([.synSent, .established, .finWait1, .finWait2, .timeWait], [.synReceived, .established, .closeWait, .lastAck, .closed]),
+        "linger-graceful": ([.synSent, .established, .finWait1, .finWait2, .timeWait], [.synReceived, .established, .closeWait, .lastAck, .closed]),
+        "shutdown": ([.synSent, .established, .finWait1, .finWait2, .timeWait], [.synReceived, .established, .closeWait, .lastAck, .closed]),
+        "half-close": ([.synSent, .established, .closeWait, .lastAck, .closed], [.synReceived, .established, .finWait1, .finWait2, .timeWait]),
+        "half-open": ([.synSent, .established, .finWait1], [.synReceived, .established]),
+        "close": ([.synSent, .established, .finWait1, .finWait2, .closed], [.synReceived, .established, .closeWait, .closed]),
+        "linger-zero": ([.synSent, .established, .closed], [.synReceived, .established, .closed]),
+        "unread-close": ([.synSent, .established, .closed], [.synReceived, .established, .closed]),
+        "shut-rd": ([.synSent, .established, .closed], [.synReceived, .established, .closed]),
+        "refused": ([.synSent, .closed], []),
+        "simultaneous": ([.synSent, .established, .finWait1, .closing, .timeWait], [.synReceived, .established, .finWait1, .closing, .timeWait]),
+    ]
+
+    @Test("every scenario capture, in every link type, goes through the states the contract's transitions give",
+          arguments: ["lo-ipv4", "lo-ipv6", "any-sll2", "any-sll"])
+    func scenarioStates(group: String) throws {
+        for file in Fixtures.files(in: Fixtures.path("pcap/\(group)")) {
+            let name = String(file.dropLast(5))
+            let expected = try #require(Self.states[name], "no states listed for \(name)")
+            let connection = try #require(try CaptureAnalyzer.analyze(fileAt: Fixtures.path("pcap/\(group)/\(file)")).connections.first)
+            #expect(connection.states.client.map(\.state) == expected.client, "\(group)/\(file)")
+            #expect(connection.states.server.map(\.state) == expected.server, "\(group)/\(file)")
+            // Every change is dated inside the connection.
+            for change in Array(connection.states.client) + Array(connection.states.server) {
+                #expect(change.at >= connection.firstSeen && change.at <= connection.lastSeen, "\(group)/\(file)")
+            }
+        }
+    }
+
     @Test("derived encodings give the same verdicts as the captures they came from")
     func derivedAgree() throws {
         let pairs = [

@@ -61,6 +61,9 @@ public struct Conversation {
     public mutating func rst(_ side: Side, withAck: Bool = true, seq: UInt32? = nil) {
         send(side, withAck ? [.rst, .ack] : .rst, seq: seq ?? next[side])
     }
+    /// Appends `segment` as it is (segments taken from another conversation).
+    public mutating func append(_ segment: TCPSegment) { segments.append(segment) }
+
     /// Appends an exact copy of segment `index` (a duplicate in the capture).
     public mutating func duplicate(_ index: Int) { segments.append(segments[index]) }
     /// Appends segment `index` again with a new timestamp and IP identification (a retransmission).
