@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "TeardownCapture", targets: ["TeardownCapture"]),
         /// The built-in socket scenarios, run under capture.
         .library(name: "TeardownScenarios", targets: ["TeardownScenarios"]),
+        /// The kernel's own account of resets and states, from a private tracefs instance (Linux).
+        .library(name: "TeardownKernel", targets: ["TeardownKernel"]),
         /// Ladder diagrams of a connection's teardown, as text or SVG, with the cause in words.
         .library(name: "TeardownExplain", targets: ["TeardownExplain"]),
         .executable(name: "teardown", targets: ["teardown"]),
@@ -33,17 +35,19 @@ let package = Package(
         .target(name: "TeardownAnalysis", dependencies: ["TeardownWire", "CPrefetch"]),
         .target(name: "TeardownIO", dependencies: ["TeardownWire", "TeardownAnalysis", "CSystemShims"]),
         .target(name: "TeardownReport", dependencies: ["TeardownAnalysis", "TeardownWire"]),
+        /// The kernel's account (Linux tracefs): resets with their reasons, socket states.
+        .target(name: "TeardownKernel", dependencies: ["TeardownAnalysis", "TeardownWire", "TeardownIO"]),
         .target(name: "TeardownExplain", dependencies: ["TeardownAnalysis", "TeardownReport", "TeardownWire"]),
         .target(name: "TeardownCapture", dependencies: ["CPcap", "TeardownIO", "TeardownWire", "TeardownAnalysis"]),
         .target(
             name: "TeardownScenarios",
-            dependencies: ["TeardownIO", "TeardownCapture", "TeardownAnalysis", "TeardownWire"]
+            dependencies: ["TeardownIO", "TeardownCapture", "TeardownKernel", "TeardownAnalysis", "TeardownWire"]
         ),
         .executableTarget(
             name: "teardown",
             dependencies: [
                 "TeardownWire", "TeardownAnalysis", "TeardownIO", "TeardownReport", "TeardownCapture",
-                "TeardownScenarios", "TeardownExplain", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "TeardownScenarios", "TeardownExplain", "TeardownKernel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "teardown-synth", dependencies: ["TeardownTestSupport"]),
@@ -68,6 +72,10 @@ let package = Package(
             dependencies: ["TeardownExplain", "TeardownAnalysis", "TeardownWire", "TeardownTestSupport"]
         ),
         .testTarget(
+            name: "TeardownKernelTests",
+            dependencies: ["TeardownKernel", "TeardownAnalysis", "TeardownWire", "TeardownIO", "TeardownTestSupport"]
+        ),
+        .testTarget(
             name: "TeardownIOTests",
             dependencies: ["TeardownIO", "TeardownAnalysis", "TeardownReport", "TeardownWire", "TeardownTestSupport"]
         ),
@@ -76,7 +84,7 @@ let package = Package(
             name: "TeardownLiveTests",
             dependencies: [
                 "teardown", "TeardownCapture", "TeardownScenarios", "TeardownAnalysis", "TeardownIO", "TeardownExplain",
-                "TeardownTestSupport",
+                "TeardownKernel", "TeardownTestSupport",
             ]
         ),
         .testTarget(

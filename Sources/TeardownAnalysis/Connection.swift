@@ -26,6 +26,8 @@ public struct Connection: Sendable, Hashable {
     public var notes: [Note]
     /// When each side's first FIN was captured.
     public var finTimes: PerSide<Timestamp?> = PerSide(client: nil, server: nil)
+    /// Why the reset was sent, for `abortive` and `refused` (contract 2.5); nil otherwise.
+    public var cause: Cause?
     /// Each side's TCP states through the connection (contract 2.6).
     public var states = ConnectionStates(client: StateSequence(), server: StateSequence(), source: .wire)
     /// What Zeek logs for these packets, with the client as Zeek's originator: one row, or several

@@ -15,6 +15,10 @@ public struct TeardownExpectation: Sendable, Hashable {
     public var maximumLostBytes: Int64?
     /// At least this many bytes of each side lost per connection (a scenario that must lose data).
     public var minimumLostBytes = PerSide<Int64>(client: 0, server: 0)
+    /// Each connection that has a cause (contract 2.5) must have one of these (empty: any).
+    public var causes: Set<Cause.Code> = []
+    /// No connection may have a cause among these.
+    public var forbiddenCauses: Set<Cause.Code> = []
     /// Each side's state when the capture ended must be one of these (contract 2.6; empty: any).
     public var finalStates = PerSide<Set<TCPState>>(client: [], server: [])
     /// Each side's state when the capture ended must not be one of these ("the server must not be
@@ -65,6 +69,14 @@ public struct TeardownExpectation: Sendable, Hashable {
         for side in Side.allCases where connection.lostBytes[side] < minimumLostBytes[side] {
             problems.append("\(connection.lostBytes[side]) \(side) bytes lost, at least \(minimumLostBytes[side]) expected")
         }
+        if let cause = connection.cause {
+            if !causes.isEmpty && !causes.contains(cause.code) {
+                problems.append("cause \(cause.code) (\(cause.source)), expected \(Self.list(causes))")
+            }
+            if forbiddenCauses.contains(cause.code) { problems.append("cause \(cause.code) (\(cause.source)) is forbidden") }
+        } else if !causes.isEmpty && (connection.verdict == .abortive || connection.verdict == .refused) {
+            problems.append("no cause known, expected \(Self.list(causes))")
+        }
         for side in Side.allCases {
             let final = connection.states.final(side)
             let name = final?.rawValue ?? "no state"
@@ -95,6 +107,11 @@ public struct TeardownExpectation: Sendable, Hashable {
         Verdict.allCases.filter(verdicts.contains).map(\.rawValue).joined(separator: " or ")
     }
 
+    /// Cause codes in the contract's order, joined with "or".
+    static func list(_ codes: Set<Cause.Code>) -> String {
+        Cause.Code.allCases.filter(codes.contains).map(\.rawValue).joined(separator: " or ")
+    }
+
     /// States in RFC order, joined with "or".
     static func list(_ states: Set<TCPState>) -> String {
         TCPState.allCases.filter(states.contains).map(\.rawValue).joined(separator: " or ")
@@ -112,6 +129,8 @@ public struct TeardownExpectation: Sendable, Hashable {
         for side in Side.allCases where minimumLostBytes[side] > 0 {
             parts.append("≥ \(minimumLostBytes[side]) \(side) bytes lost")
         }
+        if !causes.isEmpty { parts.append("caused by \(Self.list(causes))") }
+        if !forbiddenCauses.isEmpty { parts.append("not caused by \(Self.list(forbiddenCauses))") }
         for side in Side.allCases where !finalStates[side].isEmpty {
             parts.append("\(side) ends in \(Self.list(finalStates[side]))")
         }

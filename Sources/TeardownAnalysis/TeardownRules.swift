@@ -373,6 +373,7 @@ enum TeardownClassifier {
             client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
         result.states = StateInference.states(
             client: client, server: server, facts: facts, outcome: outcome, firstSeen: firstSeen)
+        result.cause = WireCause.cause(of: result, resetAcknowledged: outcome.resetAcknowledged)
         return result
     }
 
@@ -505,5 +506,48 @@ enum StateInference {
         // connection, the server of a refused one, has no state to leave).
         if let resetTime, !changes.isEmpty { enter(.closed, resetTime) }
         return changes
+    }
+}
+
+// MARK: - §2.5 Why the reset was sent, as far as the segments show
+
+/// The cause of the reset that ended an `abortive` or `refused` connection, read from the shapes
+/// the segments make (contract 2.5, `source: wire`). Never `certain`: several causes put the same
+/// segments on the wire (a close() that meets data and a segment that reaches TIME_WAIT; a
+/// SO_LINGER {1, 0} close and a close() with data unread that the wire shows as delivered; a
+/// refusal and a firewall's reset). The kernel of the capturing host can tell them apart
+/// (`TeardownKernel`).
+enum WireCause {
+    static func cause(of connection: Connection, resetAcknowledged: Bool) -> Cause? {
+        guard let resetter = connection.resetBy else { return nil }
+        let name = resetter.rawValue, peer = resetter.peer.rawValue
+        switch connection.verdict {
+        case .refused:
+            return Cause(
+                code: .noListener, source: .wire, certainty: .likely,
+                text: "The SYN was answered by a reset: nothing listened on \(connection.server) (or a firewall refused it).")
+        case .abortive:
+            let closedFirst = connection.firstCloser?.rawValue == name || connection.firstCloser == .both
+            if closedFirst && connection.bytesAfterFirstFin > 0 {
+                return Cause(
+                    code: .dataAfterClose, source: .wire, certainty: .likely,
+                    text: "The \(name) closed while the \(peer) was still sending; data that reaches a closed socket is answered with a reset (RFC 1122 4.2.2.13).")
+            }
+            if connection.notes.contains(.unreadDataSuspected) {
+                return Cause(
+                    code: .closeWithUnreadData, source: .wire, certainty: .suspected,
+                    text: "The \(name) closed with data it had received but not read (RFC 2525 2.17): the wire cannot show unread data; its reset acknowledging all of the \(peer)'s data is the shape.")
+            }
+            if resetAcknowledged && connection.finTimes[resetter] == nil {
+                return Cause(
+                    code: .lingerZero, source: .wire, certainty: .suspected,
+                    text: "The \(name) reset without a FIN after its data was acknowledged: SO_LINGER {1, 0} then close(), or a close() with data unread, or an abort.")
+            }
+            return Cause(
+                code: .unknown, source: .wire, certainty: .suspected,
+                text: "The segments do not show why the \(name) reset the connection.")
+        default:
+            return nil
+        }
     }
 }

@@ -252,6 +252,11 @@ private struct Walk {
             if lost.server > 0 { parts.append("\(lost.server) server bytes") }
             lostText = " — " + parts.joined(separator: " and ") + " lost"
         }
+        // The kernel that sent the reset said why (contract 2.5, source kernel): no guessing.
+        if let cause = connection.cause, cause.source == .kernel {
+            hints.append(CauseHint(confidence: .confirmedByKernel, text: cause.text))
+            return ["\(name) RST: \(cause.code) (the kernel: \(cause.kernelReason ?? "no reset sent"))\(lostText)"]
+        }
         let acknowledged = segment.flags.contains(.ack)
         if connection.verdict == .refused {
             hints.append(CauseHint(
@@ -278,8 +283,8 @@ private struct Walk {
         if acknowledged && fin[side] == nil && payloadEnd[side] <= highestAck[side.peer] {
             hints.append(CauseHint(
                 confidence: .likely,
-                text: "The \(name) reset right after its own data was acknowledged, without a FIN: close() with SO_LINGER {1, 0} (an abortive close) or an application abort."))
-            return ["\(name) RST+ACK after its data was acknowledged: SO_LINGER 0 or abort\(lostText)"]
+                text: "The \(name) reset right after its own data was acknowledged, without a FIN: close() with SO_LINGER {1, 0} (an abortive close), or close() with part of the \(peer)'s data still unread (a server that answers before reading the whole request): the wire shows both the same way."))
+            return ["\(name) RST+ACK after its data was acknowledged: SO_LINGER 0, or close() with data unread\(lostText)"]
         }
         return ["\(name) RST ends the connection\(lostText)"]
     }

@@ -45,6 +45,8 @@ public struct CauseHint: Sendable, Hashable {
         case likely
         /// Consistent with the packets, which cannot show it (for example unread data).
         case suspected
+        /// The kernel that sent the reset reported why, while the capture ran.
+        case confirmedByKernel = "confirmed by the kernel"
     }
 
     public var confidence: Confidence

@@ -75,7 +75,23 @@ public enum JSONReport {
         json.beginArray("notes")
         for note in connection.notes { json.element(note.rawValue) }
         json.endArray()
+        writeCause(connection.cause, into: &json)
         writeStates(connection.states, timestampDigits: timestampDigits, into: &json)
+        json.endObject()
+    }
+
+    /// Contract 4.1 `cause`: `{"code", "source", "certainty", "kernelReason", "text"}` or null.
+    static func writeCause(_ cause: Cause?, into json: inout JSONWriter) {
+        guard let cause else {
+            json.fragment(#","cause":null"#)
+            return
+        }
+        json.beginObject("cause")
+        json.field("code", cause.code.rawValue)
+        json.field("source", cause.source.rawValue)
+        json.field("certainty", cause.certainty.rawValue)
+        json.field("kernelReason", cause.kernelReason)
+        json.field("text", cause.text)
         json.endObject()
     }
 

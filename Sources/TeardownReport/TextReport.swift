@@ -19,7 +19,7 @@ public struct TextReport {
 
     /// The column names.
     static func header(showFile: Bool) -> [String] {
-        var header = ["ID", "CLIENT", "SERVER", "VERDICT", "CLOSER", "RESET", "BYTES C/S", "LOST C/S", "PKTS", "STATES C/S", "NOTES"]
+        var header = ["ID", "CLIENT", "SERVER", "VERDICT", "CLOSER", "RESET", "BYTES C/S", "LOST C/S", "PKTS", "STATES C/S", "CAUSE", "NOTES"]
         if showFile { header.insert("FILE", at: 0) }
         return header
     }
@@ -33,6 +33,7 @@ public struct TextReport {
             "\(connection.lostBytes.client)/\(connection.lostBytes.server)",
             String(connection.packets),
             "\(connection.states.final(.client)?.rawValue ?? "-")/\(connection.states.final(.server)?.rawValue ?? "-")",
+            connection.cause.map { $0.code.rawValue + ($0.source == .kernel ? "" : "?") } ?? "-",
             connection.notes.isEmpty ? "-" : connection.notes.map(\.rawValue).joined(separator: ","),
         ]
     }

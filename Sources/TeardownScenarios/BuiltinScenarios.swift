@@ -85,7 +85,7 @@ extension Scenario {
     static let close = Scenario(
         "close",
         "as shutdown, but the client calls close() before the answers: the first answer is met with RST, the next send fails with EPIPE",
-        expect: .scenario(.abortive, resetBy: .client, minimumServerBytesLost: 9, client: [.closed], server: [.closed])
+        expect: .scenario(.abortive, resetBy: .client, minimumServerBytesLost: 9, cause: .dataAfterClose, client: [.closed], server: [.closed])
     ) { context throws(Errno) in
         let closed = Event()
         let server = ServerThread(context.listener) { socket in
@@ -105,7 +105,7 @@ extension Scenario {
 
     static let lingerZero = Scenario(
         "linger-zero", "client sends \"data\"; after the server read it, SO_LINGER {1, 0} and close(): a reset, not a FIN",
-        expect: .scenario(.abortive, resetBy: .client, client: [.closed], server: [.closed])
+        expect: .scenario(.abortive, resetBy: .client, cause: .lingerZero, client: [.closed], server: [.closed])
     ) { context throws(Errno) in
         let serverRead = Event()
         let server = ServerThread(context.listener) { socket in
@@ -124,7 +124,7 @@ extension Scenario {
 
     static let unreadClose = Scenario(
         "unread-close", "server sends 11 bytes; the client close()s without reading them (RFC 2525 §2.17): a reset",
-        expect: .scenario(.abortive, resetBy: .client, client: [.closed], server: [.closed])
+        expect: .scenario(.abortive, resetBy: .client, cause: .closeWithUnreadData, client: [.closed], server: [.closed])
     ) { context throws(Errno) in
         let server = ServerThread(context.listener) { socket in
             socket.send("hello world")
@@ -188,7 +188,7 @@ extension Scenario {
 
     static let refused = Scenario(
         "refused", "connect to a port where nobody listens: the SYN is answered with a reset",
-        expect: .scenario(.refused, resetBy: .server, client: [.closed], server: []), listens: false
+        expect: .scenario(.refused, resetBy: .server, cause: .noListener, client: [.closed], server: []), listens: false
     ) { context throws(Errno) in
         let client = try context.listener.connect()
         client.close()
@@ -232,7 +232,7 @@ extension Scenario {
     static let shutRead = Scenario(
         "shut-rd",
         "client shutdown(SHUT_RD) sends nothing; the server's later data is still acknowledged; close() with it unread resets",
-        expect: .scenario(.abortive, resetBy: .client, client: [.closed], server: [.closed])
+        expect: .scenario(.abortive, resetBy: .client, cause: .closeWithUnreadData, client: [.closed], server: [.closed])
     ) { context throws(Errno) in
         let shutDown = Event()
         let server = ServerThread(context.listener) { socket in

@@ -5,15 +5,17 @@ import TeardownCapture
 extension TeardownExpectation {
     /// A scenario's expectation: `verdict`, the states each side must end in (contract 2.6; empty:
     /// none, the server of a refused connection), and optionally whether it completed, who reset,
-    /// and the least server bytes lost.
+    /// the least server bytes lost and the cause of the reset (2.5: the kernel's when it reported
+    /// it, else the wire's).
     static func scenario(
         _ verdict: Verdict, completed: Bool? = nil, resetBy: Side? = nil, minimumServerBytesLost: Int64 = 0,
-        client: Set<TCPState>, server: Set<TCPState>
+        cause: Cause.Code? = nil, client: Set<TCPState>, server: Set<TCPState>
     ) -> TeardownExpectation {
         var expectation = TeardownExpectation(
             allowed: [verdict], completed: completed, resetBy: resetBy,
             minimumLostBytes: PerSide(client: 0, server: minimumServerBytesLost))
         expectation.finalStates = PerSide(client: client, server: server)
+        if let cause { expectation.causes = [cause] }
         return expectation
     }
 }

@@ -1,4 +1,5 @@
 import TeardownIO
+import TeardownKernel
 import TeardownAnalysis
 import TeardownCapture
 import TeardownWire
@@ -17,6 +18,9 @@ public struct ScenarioRunOptions: Sendable {
     public var linkType: Int32?
     /// Keep each capture as `DIRECTORY/NAME.pcap`; `nil` uses a temporary file, removed afterwards.
     public var outputDirectory: String?
+    /// The kernel's account, recorded beside the captures: the causes of resets and the states
+    /// come from the kernel where it reported them (`nil`: from the wire).
+    public var kernel: KernelTrace?
 
     public init() {}
 }
@@ -80,14 +84,21 @@ public enum ScenarioRunner {
             bin.closeAll()
             throw error
         }
+        // The kernel's account as the capture ended: what the sockets left open do when they are
+        // closed next is not this scenario's.
+        options.kernel?.drain()
+        let kernelEvents = options.kernel?.events ?? []
         bin.closeAll()
         listener.socket.close()
 
-        let analysis: CaptureAnalysis
+        var analysis: CaptureAnalysis
         do {
             analysis = try CaptureAnalyzer.analyze(fileAt: path)
         } catch {
             throw .pcap(operation: "reading the capture back", detail: error.description)
+        }
+        if let kernel = options.kernel {
+            KernelAccount(events: kernelEvents, realtimeOffset: kernel.realtimeOffset).apply(to: &analysis)
         }
         if statistics.dropped > 0 { failures.append("the kernel dropped \(statistics.dropped) packets") }
         if analysis.connections.count != 1 {

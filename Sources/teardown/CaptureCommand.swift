@@ -51,6 +51,8 @@ struct Capture: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "Do not print the analysis afterwards.")
     var quiet = false
 
+    @OptionGroup var kernelEvents: KernelEventOptions
+
     @OptionGroup var report: ReportOptions
 
     @Argument(parsing: .postTerminator, help: ArgumentHelp("A command to run while capturing.", valueName: "command"))
@@ -85,6 +87,8 @@ struct Capture: ParsableCommand {
         } catch {
             throw fail(error)
         }
+        let kernel = kernelEvents.start()
+        defer { kernel?.stop() }
         capture.start()
         var exitStatus: Int32 = 0
         var interrupted: Int32?
@@ -133,7 +137,8 @@ struct Capture: ParsableCommand {
         }
         if !quiet {
             do {
-                let analysis = try CaptureAnalyzer.analyze(fileAt: path)
+                var analysis = try CaptureAnalyzer.analyze(fileAt: path)
+                kernel?.finish(into: &analysis, loopback: interface == "lo")
                 Console.write(Reports.render([analysis], options: report))
             } catch {
                 Console.error("\(path): \(error)")

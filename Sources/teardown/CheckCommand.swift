@@ -27,6 +27,23 @@ struct VerdictList: ExpressibleByArgument {
 
 extension FirstCloser: ExpressibleByArgument {}
 
+/// A comma-separated list of cause codes: `data_after_close,linger_zero`.
+struct CauseList: ExpressibleByArgument {
+    var codes: Set<Cause.Code>
+
+    init?(argument: String) {
+        var codes = Set<Cause.Code>()
+        for name in argument.split(separator: ",") {
+            guard let code = Cause.Code(rawValue: String(name)) else { return nil }
+            codes.insert(code)
+        }
+        if codes.isEmpty { return nil }
+        self.codes = codes
+    }
+
+    static var allValueStrings: [String] { Cause.Code.allCases.map(\.rawValue) }
+}
+
 /// `server=CLOSE_WAIT` or `client=TIME_WAIT,CLOSED`: states a side may end in (contract 2.6).
 struct FinalStates: ExpressibleByArgument {
     var side: Side
@@ -126,6 +143,14 @@ struct Check: ParsableCommand {
     @Option(help: ArgumentHelp("Also write a JUnit XML report here.", valueName: "file"))
     var junit: String?
 
+    @Option(name: .customLong("expect-cause"), help: ArgumentHelp("Every reset must have one of these causes (contract 2.5: data_after_close, close_with_unread_data, linger_zero, no_listener, foreign_reset, ...).", valueName: "code,..."))
+    var expectCause: CauseList?
+
+    @Option(name: .customLong("forbid-cause"), help: ArgumentHelp("No reset may have one of these causes.", valueName: "code,..."))
+    var forbidCause: CauseList?
+
+    @OptionGroup var kernelEvents: KernelEventOptions
+
     @Flag(help: "Capture live while the command after '--' runs, then check that capture.")
     var live = false
 
@@ -140,10 +165,10 @@ struct Check: ParsableCommand {
             throw ValidationError(live ? "--live needs a command after '--'." : "Name at least one capture file, or use --live -- COMMAND.")
         }
         if expect == nil && forbid == nil && connections == nil && atLeast == nil && firstCloser == nil && maxLostBytes == nil
-            && finalStates.isEmpty && forbiddenFinalStates.isEmpty
+            && finalStates.isEmpty && forbiddenFinalStates.isEmpty && expectCause == nil && forbidCause == nil
         {
             throw ValidationError(
-                "Say what to check: --expect, --forbid, --connections, --at-least, --first-closer, --max-lost-bytes, --final-state or --forbid-final-state.")
+                "Say what to check: --expect, --forbid, --connections, --at-least, --first-closer, --max-lost-bytes, --final-state, --forbid-final-state, --expect-cause or --forbid-cause.")
         }
         if connections != nil && atLeast != nil { throw ValidationError("Use --connections or --at-least, not both.") }
         for value in [connections, atLeast].compactMap({ $0 }) where value < 0 {
@@ -158,6 +183,8 @@ struct Check: ParsableCommand {
             maximumLostBytes: maxLostBytes, exactCount: connections, minimumCount: atLeast)
         for item in finalStates { expectation.finalStates[item.side].formUnion(item.states) }
         for item in forbiddenFinalStates { expectation.forbiddenFinalStates[item.side].formUnion(item.states) }
+        expectation.causes = expectCause?.codes ?? []
+        expectation.forbiddenCauses = forbidCause?.codes ?? []
         return expectation
     }
 
@@ -216,6 +243,8 @@ struct Check: ParsableCommand {
         } catch {
             throw fail(error)
         }
+        let kernel = kernelEvents.start()
+        defer { kernel?.stop() }
         capture.start()
         let child: ChildProcess
         do {
@@ -233,6 +262,7 @@ struct Check: ParsableCommand {
             throw fail(error)
         }
         var analysis = try CaptureAnalyzer.analyze(fileAt: path, options: AnalysisOptions(selector: selector))
+        kernel?.finish(into: &analysis, loopback: interface == "lo")
         analysis.file = "live capture on \(interface)"
         analysis.droppedPackets = statistics.dropped
         if let interrupted, analysis.error == nil { analysis.error = .interrupted(signal: interrupted) }

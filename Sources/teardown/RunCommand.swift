@@ -53,6 +53,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var report: ReportOptions
 
+    @OptionGroup var kernelEvents: KernelEventOptions
+
     func validate() throws {
         if list { return }
         if scenarios.isEmpty && !all { throw ValidationError("Name scenarios to run, or use --all (see --list).") }
@@ -91,6 +93,9 @@ struct Run: ParsableCommand {
             options.outputDirectory = directory
         }
         defer { if let scratch { Directories.remove(scratch) } }
+        // The kernel's account of each reset and state change, beside the captures.
+        options.kernel = kernelEvents.start()
+        defer { options.kernel?.stop() }
         let progress = Progress(enabled: Console.stderrIsTerminal && report.format == .text)
         var results: [ScenarioResult] = []
         for scenario in selected {
@@ -122,9 +127,14 @@ struct Run: ParsableCommand {
             text += "\n== \(result.scenario.name): \(result.scenario.summary)\n\n"
             var options = AnalysisOptions()
             options.recording = .all
-            guard let analysis = try? CaptureAnalyzer.analyze(fileAt: result.capturePath, options: options) else {
+            guard var analysis = try? CaptureAnalyzer.analyze(fileAt: result.capturePath, options: options) else {
                 text += "(the capture \(result.capturePath) could not be read back)\n"
                 continue
+            }
+            // The same capture as the result's: its causes and states, the kernel's where it gave them.
+            for (index, connection) in result.analysis.connections.enumerated() where index < analysis.connections.count {
+                analysis.connections[index].cause = connection.cause
+                analysis.connections[index].states = connection.states
             }
             text += Explainer.explanations(of: analysis).map(renderer.render).joined(separator: "\n")
         }

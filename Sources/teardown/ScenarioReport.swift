@@ -42,6 +42,9 @@ enum ScenarioReport {
             parts.append(closer == .both ? "both closed at once (FINs crossed)" : "\(closer) closed first")
         }
         if let reset = connection.resetBy { parts.append("reset by \(reset)") }
+        if let cause = connection.cause {
+            parts.append("cause \(cause.code) (\(cause.source == .kernel ? "kernel: \(cause.kernelReason ?? "none")" : "\(cause.certainty), from the wire"))")
+        }
         parts.append("bytes client \(connection.bytes.client) / server \(connection.bytes.server)")
         if connection.bytesAfterFirstFin > 0 { parts.append("\(connection.bytesAfterFirstFin) after the first FIN") }
         if connection.totalLostBytes > 0 {

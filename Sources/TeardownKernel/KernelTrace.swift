@@ -1,0 +1,179 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import TeardownIO
+
+/// The kernel's account of TCP while a capture runs, read through a private tracefs instance
+/// (`/sys/kernel/tracing/instances/teardown-PID-N`): `tcp_send_reset` (with the kernel's reason,
+/// Linux 6.10+; the close-path reasons 6.12+), `tcp_receive_reset`, `inet_sock_set_state` and
+/// `tcp_destroy_sock`. No BPF and no kprobes; the machine's global tracing settings are never
+/// touched. The instance is removed by ``stop()`` (and when this object goes away); one left by a
+/// process that was killed is removed by the next session.
+///
+/// Tracepoints see every process and every network namespace: the events are filtered afterwards
+/// by the capture's 4-tuples (``KernelAccount``).
+public final class KernelTrace: @unchecked Sendable {
+    /// Why the kernel's account cannot be had here, with the fix.
+    public enum Unavailable: Error, Sendable, CustomStringConvertible {
+        case notPermitted
+        case noTracefs(String)
+        case noResetReasons
+        case notLinux
+
+        public var description: String {
+            switch self {
+            case .notPermitted:
+                return "the kernel's account of resets and states needs root (tracefs); run as root for causes confirmed by the kernel"
+            case .noTracefs(let reason):
+                return "tracefs is not available (\(reason)); as root: mount -t tracefs nodev /sys/kernel/tracing"
+            case .noResetReasons:
+                return "this kernel's tcp_send_reset has no reason field (Linux 6.10+ needed; close-path reasons 6.12+)"
+            case .notLinux:
+                return "the kernel's account is read from Linux tracefs; this system has none"
+            }
+        }
+    }
+
+    public static let root = "/sys/kernel/tracing"
+    static let prefix = "teardown-"
+    static let events = ["tcp/tcp_send_reset", "tcp/tcp_receive_reset", "sock/inet_sock_set_state", "tcp/tcp_destroy_sock"]
+
+    /// The instance's directory.
+    public let path: String
+    /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in nanoseconds: the trace clock (`mono`) to capture time.
+    public let realtimeOffset: Int64
+    private let state = Mutex<(events: [KernelEvent], stopped: Bool, partial: String)>(([], false, ""))
+    private static let sequence = Atomic<Int>(0)
+
+    /// Opens a private instance and starts recording.
+    /// - Throws: ``Unavailable`` with the reason and the fix.
+    public init() throws(Unavailable) {
+        #if os(Linux)
+        guard geteuid() == 0 else { throw .notPermitted }
+        if access(Self.root + "/instances", F_OK) != 0 {
+            mkdir(Self.root, 0o755)
+            guard mount("nodev", Self.root, "tracefs", 0, nil) == 0 else {
+                throw .noTracefs(String(cString: strerror(errno)))
+            }
+        }
+        guard let format = Self.read(Self.root + "/events/tcp/tcp_send_reset/format") else {
+            throw .noTracefs("no tcp:tcp_send_reset event")
+        }
+        guard format.contains("reason") else { throw .noResetReasons }
+        Self.removeStale()
+        path = "\(Self.root)/instances/\(Self.prefix)\(getpid())-\(Self.sequence.add(1, ordering: .relaxed).newValue)"
+        guard mkdir(path, 0o700) == 0 else { throw .noTracefs("cannot create \(path): \(String(cString: strerror(errno)))") }
+        var realtime = timespec(), monotonic = timespec()
+        clock_gettime(CLOCK_REALTIME, &realtime)
+        clock_gettime(CLOCK_MONOTONIC, &monotonic)
+        realtimeOffset =
+            (Int64(realtime.tv_sec) - Int64(monotonic.tv_sec)) * 1_000_000_000 + Int64(realtime.tv_nsec - monotonic.tv_nsec)
+        _ = Self.write("mono", to: path + "/trace_clock")
+        _ = Self.write("4096", to: path + "/buffer_size_kb")
+        for event in Self.events { _ = Self.write("1", to: "\(path)/events/\(event)/enable") }
+        #else
+        throw .notLinux
+        #endif
+    }
+
+    deinit { stop() }
+
+    /// Reads what the kernel recorded since the last call (without waiting).
+    public func drain() {
+        #if os(Linux)
+        let fd = open(path + "/trace_pipe", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var text = ""
+        while true {
+            let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if got <= 0 { break }
+            text += String(decoding: buffer[..<got], as: UTF8.self)
+        }
+        state.withLock { state in
+            let all = state.partial + text
+            var lines = all.split(separator: "\n", omittingEmptySubsequences: false)
+            state.partial = all.hasSuffix("\n") ? "" : String(lines.removeLast())
+            for line in lines { if let event = TraceLineParser.parse(line) { state.events.append(event) } }
+        }
+        #endif
+    }
+
+    /// The events read so far.
+    public var events: [KernelEvent] { state.withLock { $0.events } }
+
+    /// Events the kernel could not keep (its per-CPU buffers overran).
+    public var lostEvents: Int {
+        var lost = 0
+        var cpu = 0
+        while let stats = Self.read("\(path)/per_cpu/cpu\(cpu)/stats") {
+            for line in stats.split(separator: "\n") where line.hasPrefix("overrun:") || line.hasPrefix("dropped events:") {
+                lost += Int(line.split(separator: " ").last ?? "") ?? 0
+            }
+            cpu += 1
+        }
+        return lost
+    }
+
+    /// Reads what is left, turns the events off and removes the instance (once; later calls do
+    /// nothing).
+    public func stop() {
+        guard !state.withLock({ let was = $0.stopped; $0.stopped = true; return was }) else { return }
+        drain()
+        Self.remove(path)
+    }
+
+    /// Turns an instance's events off and removes it.
+    static func remove(_ path: String) {
+        #if os(Linux)
+        _ = write("0", to: path + "/events/enable")
+        _ = write("0", to: path + "/tracing_on")
+        rmdir(path)
+        #endif
+    }
+
+    /// Removes the instances of ours whose process is gone (killed before it could clean up).
+    static func removeStale() {
+        #if os(Linux)
+        guard let directory = opendir(root + "/instances") else { return }
+        var stale: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }) else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
+        }
+        closedir(directory)
+        for name in stale { remove("\(root)/instances/\(name)") }
+        #endif
+    }
+
+    /// The instances of ours under tracefs (for tests: none may be left).
+    public static func instances() -> [String] {
+        guard let directory = opendir(root + "/instances") else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix(prefix) { names.append(name) }
+        }
+        return names
+    }
+
+    static func read(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var text = ""
+        var buffer = [CChar](repeating: 0, count: 4096)
+        while fgets(&buffer, Int32(buffer.count), file) != nil { text += String(cString: buffer) }
+        return text
+    }
+
+    static func write(_ text: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return text.withCString { Glibc.write(fd, $0, strlen($0)) } >= 0
+    }
+}

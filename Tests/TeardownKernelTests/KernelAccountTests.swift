@@ -1,0 +1,131 @@
+import Testing
+import TeardownAnalysis
+import TeardownKernel
+import TeardownTestSupport
+import TeardownWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The kernel's account: `trace_pipe` lines recorded from this kernel (fixtures/kernel), joined to
+/// connections by 4-tuple and time whatever the order of the events, and mapped to the contract's
+/// causes (2.5) and states (2.6).
+@Suite("The kernel's account")
+struct KernelAccountTests {
+    static var recorded: [KernelEvent] {
+        Fixtures.bytes(Fixtures.path("kernel/run-all.trace")).split(separator: UInt8(ascii: "\n")).compactMap {
+            TraceLineParser.parse(Substring(String(decoding: $0, as: UTF8.self)))
+        }
+    }
+
+    static func endpoint(_ text: String) -> SocketAddress {
+        let colon = text.lastIndex(of: ":")!
+        return SocketAddress(address: IPAddress(String(text[..<colon]))!, port: UInt16(text[text.index(after: colon)...])!)
+    }
+
+    @Test("real trace_pipe lines from this kernel parse into typed events; other events and noise are skipped")
+    func parsing() throws {
+        let events = Self.recorded
+        #expect(events.count == 184 - 3 + 2, "every tcp/sock line of the recording, and two of the four noise lines")
+        let resets = events.compactMap { event -> String? in
+            if case .sendReset(let reason, _, _) = event.kind { return reason }
+            return nil
+        }
+        #expect(resets.sorted() == ["NO_SOCKET", "NO_SOCKET", "TCP_ABORT_ON_CLOSE", "TCP_ABORT_ON_CLOSE", "TCP_ABORT_ON_DATA", "TCP_STATE"])
+        let first = try #require(events.first { if case .sendReset(reason: "TCP_ABORT_ON_DATA", _, _) = $0.kind { return true }; return false })
+        #expect(first.local == Self.endpoint("127.0.0.1:45114") && first.remote == Self.endpoint("127.0.0.1:42167"))
+        #expect(first.command == "teardown" && first.pid == 32345 && first.traceTime == 2822.293309)
+        #expect(first.kind == .sendReset(reason: "TCP_ABORT_ON_DATA", state: "TCP_CLOSE", active: false))
+        // A command name with a space and a dash, an IPv6 socket, a UDP state change skipped.
+        let web = try #require(events.first { $0.command == "Web Content" })
+        #expect(web.pid == 4242 && web.local == SocketAddress(address: IPAddress("::1")!, port: 8080))
+        #expect(!events.contains { $0.command == "sshd" || $0.command == "python3" })
+        let idle = try #require(events.first { $0.command == "<idle>" })
+        #expect(idle.kind == .sendReset(reason: "NO_SOCKET", state: "UNKNOWN", active: false))
+        #expect(TraceLineParser.parse("# tracer: nop") == nil)
+    }
+
+    /// A connection client → server that the client reset, with the capture's times.
+    static func abortive(client: String, server: String, at seconds: Double, resetter: Side = .client, verdict: Verdict = .abortive) -> Connection {
+        let time = Timestamp(nanoseconds: Int64(seconds * 1e9))
+        var connection = Connection(
+            id: 1, client: endpoint(client), server: endpoint(server), verdict: verdict, completed: false,
+            firstCloser: nil, resetBy: resetter, partial: false, bytes: PerSide(client: 5, server: 0),
+            bytesAfterFirstFin: 0, lostBytes: PerSide(client: 0, server: 0), packets: 5, firstSeen: time,
+            lastSeen: Timestamp(nanoseconds: time.nanoseconds + 1_000_000), notes: [])
+        connection.cause = Cause(code: .lingerZero, source: .wire, certainty: .suspected, text: "wire")
+        return connection
+    }
+
+    @Test("the join goes by 4-tuple and time: the reset's reason becomes the cause, whatever order the events came in")
+    func join() {
+        // The trace clock reads 2822.2933 s when the capture's clock reads 1 700 000 000.0 s.
+        let offset = Int64(1_700_000_000 * 1e9) - Int64(2822.2933 * 1e9)
+        for events in [Self.recorded, Self.recorded.reversed(), Self.recorded.shuffled()] {
+            let account = KernelAccount(events: events, realtimeOffset: offset)
+            var close = Self.abortive(client: "127.0.0.1:45114", server: "127.0.0.1:42167", at: 1_700_000_000.0)
+            account.apply(to: &close)
+            #expect(close.cause?.code == .dataAfterClose && close.cause?.source == .kernel && close.cause?.certainty == .certain)
+            #expect(close.cause?.kernelReason == "TCP_ABORT_ON_DATA")
+            #expect(close.states.source == .kernel)
+            #expect(close.states.client.map(\.state) == [.synSent, .established, .finWait1, .finWait2, .closed])
+            #expect(close.states.server.map(\.state) == [.synReceived, .established, .closeWait, .closed])
+        }
+        let account = KernelAccount(events: Self.recorded, realtimeOffset: Int64(1_700_000_000 * 1e9) - Int64(2823.0 * 1e9))
+        var refused = Self.abortive(client: "127.0.0.1:57906", server: "127.0.0.1:41943", at: 1_700_000_000.05, resetter: .server, verdict: .refused)
+        account.apply(to: &refused)
+        #expect(refused.cause?.code == .noListener && refused.cause?.source == .kernel)
+        // The same tuple far outside the capture's time: not this connection's.
+        var elsewhere = Self.abortive(client: "127.0.0.1:57906", server: "127.0.0.1:41943", at: 1_700_000_100.0, resetter: .server, verdict: .refused)
+        account.apply(to: &elsewhere)
+        #expect(elsewhere.cause?.code == .foreignReset, "no reset from this host's kernel at that time")
+    }
+
+    @Test("a reset the kernel did not send is foreign on a loopback capture, left to the wire elsewhere")
+    func foreign() {
+        var connection = Self.abortive(client: "10.0.0.1:1000", server: "10.0.0.2:80", at: 1_700_000_000.0)
+        KernelAccount(events: Self.recorded, realtimeOffset: 0).apply(to: &connection)
+        #expect(connection.cause?.code == .foreignReset && connection.cause?.source == .kernel)
+        var remote = Self.abortive(client: "10.0.0.1:1000", server: "10.0.0.2:80", at: 1_700_000_000.0)
+        KernelAccount(events: Self.recorded, realtimeOffset: 0, coversEveryStack: false).apply(to: &remote)
+        #expect(remote.cause?.source == .wire)
+    }
+
+    @Test("the kernel's reasons map to the contract's codes", arguments: [
+        ("TCP_ABORT_ON_CLOSE", "TCP_CLOSE", true, Cause.Code.closeWithUnreadData),
+        ("TCP_STATE", "TCP_CLOSE", true, .lingerZero),
+        ("TCP_TIMEWAIT_SOCKET", "TCP_TIME_WAIT", false, .timeWaitReply),
+        ("TCP_ABORT_ON_DATA", "TCP_CLOSE", false, .dataAfterClose),
+        ("TCP_ABORT_ON_LINGER", "TCP_CLOSE", true, .finWait2Timeout),
+        ("TCP_STATE", "TCP_ESTABLISHED", true, .socketDestroyed),
+        ("NO_SOCKET", "UNKNOWN", false, .noListener),
+        ("TCP_KEEPALIVE_TIMEOUT", "TCP_ESTABLISHED", true, .keepaliveTimeout),
+        ("TCP_RFC7323_PAWS", "TCP_ESTABLISHED", false, .unknown),
+    ])
+    func mapping(reason: String, state: String, active: Bool, code: Cause.Code) {
+        let cause = KernelAccount.cause(reason: reason, state: state, active: active, command: "ss", resetter: .server)
+        #expect(cause.code == code)
+        #expect(cause.kernelReason == reason && cause.source == .kernel)
+    }
+
+    @Test("an instance left by a killed process is removed by the next session; a session removes its own",
+          .enabled(if: geteuid() == 0, "tracefs needs root"))
+    func staleInstances() throws {
+        // A process that is gone: a child that exited at once.
+        let child = fork()
+        if child == 0 { _exit(0) }
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+        let stale = "\(KernelTrace.root)/instances/teardown-\(child)-1"
+        guard mkdir(stale, 0o700) == 0 else {
+            Issue.record("cannot make \(stale): the tracefs instances directory is not there")
+            return
+        }
+        let trace = try KernelTrace()
+        #expect(!KernelTrace.instances().contains("teardown-\(child)-1"), "the stale instance is gone")
+        #expect(KernelTrace.instances().contains { trace.path.hasSuffix($0) })
+        trace.stop()
+        #expect(!KernelTrace.instances().contains { trace.path.hasSuffix($0) })
+    }
+}
