@@ -17,6 +17,7 @@ public struct Errno: Error, Sendable, Hashable, CustomStringConvertible {
         case EPIPE: return "EPIPE"
         case ECONNRESET: return "ECONNRESET"
         case ECONNREFUSED: return "ECONNREFUSED"
+        case ECONNABORTED: return "ECONNABORTED"
         case ENOTCONN: return "ENOTCONN"
         case EAGAIN: return "EAGAIN"
         case ETIMEDOUT: return "ETIMEDOUT"

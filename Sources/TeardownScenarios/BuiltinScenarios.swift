@@ -2,6 +2,7 @@
 import Synchronization
 import TeardownIO
 import TeardownAnalysis
+import TeardownCapture
 
 #if canImport(Glibc)
 import Glibc
@@ -11,8 +12,8 @@ import Glibc
 extension Scenario {
     /// Every built-in scenario, in the order `teardown run --all` runs them.
     public static let all: [Scenario] = [
-        graceful, halfClose, shutdown, close, lingerZero, unreadClose, lingerGraceful, halfOpen, refused,
-        exitWithoutClose, shutRead, forkShared, simultaneous,
+        graceful, halfClose, shutdown, close, closeLateReply, lingerZero, unreadClose, lingerGraceful, halfOpen,
+        refused, exitWithoutClose, shutRead, forkShared, simultaneous, finWait2Timeout, socketDestroy,
     ]
 
     /// The scenario called `name`, if any.
@@ -101,6 +102,75 @@ extension Scenario {
         client.close()
         closed.signal()
         return try ApplicationView(client: client, server: server)
+    }
+
+    static let closeLateReply = Scenario(
+        "close-late-reply",
+        "as close, but the server answers 100 ms after the client's close(): the client's socket is a TIME_WAIT stub by then, and the same reset on the wire has another reason in the kernel",
+        expect: .scenario(
+            .abortive, resetBy: .client, minimumServerBytesLost: 9, cause: .timeWaitReply, wireCause: .dataAfterClose, client: [.closed],
+            server: [.closed])
+    ) { context throws(Errno) in
+        let closed = Event()
+        let server = ServerThread(context.listener) { socket in
+            closed.wait()
+            // The FIN's delayed ACK (~40 ms) has gone, the orphaned client socket became a
+            // FIN_WAIT_2 TIME_WAIT stub: the answer meets that.
+            usleep(100_000)
+            socket.send("Hi, data1")
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.send("data1")
+        client.send("data2")
+        client.close()
+        closed.signal()
+        return try ApplicationView(client: client, server: server)
+    }
+
+    static let finWait2Timeout = Scenario(
+        "fin-wait2-timeout",
+        "client shutdown(SHUT_WR) with TCP_LINGER2 = -1; once its FIN is acknowledged (FIN_WAIT_2) it close()s: the kernel resets instead of waiting for the server's FIN",
+        expect: .scenario(.abortive, resetBy: .client, cause: .finWait2Timeout, wireCause: .unknown, client: [.closed], server: [.closed])
+    ) { context throws(Errno) in
+        let closed = Event()
+        let server = ServerThread(context.listener) { socket in
+            socket.receiveUntilEOF()
+            closed.wait()
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.send("data")
+        client.setFinWait2Timeout(seconds: -1)
+        client.shutdown(Int32(SHUT_WR))
+        // TCP_INFO state 5 is FIN_WAIT2: the server's (delayed) ACK of the FIN came.
+        Socket.waitUntil(milliseconds: 2000) { client.kernelState == 5 }
+        client.close()
+        closed.signal()
+        return try ApplicationView(client: client, server: server)
+    }
+
+    static let socketDestroy = Scenario(
+        "socket-destroy",
+        "an established client socket is killed from outside with `ss -K` (SOCK_DESTROY): its kernel resets the connection, the application sees ECONNABORTED",
+        expect: .scenario(.abortive, resetBy: .client, cause: .socketDestroyed, wireCause: .lingerZero, client: [.closed], server: [.closed])
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            socket.receive(exactly: 4)
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.send("data")
+        let port = client.localPort
+        let status = (try? ChildProcess(["sh", "-c", "ss -K sport = :\(port) >/dev/null 2>&1"]))?.wait() ?? 127
+        client.receive(upTo: 16).map { _ in () }
+        client.close()
+        var application = try ApplicationView(client: client, server: server)
+        if status != 0 { application.remarks.append("ss -K exited with status \(status)") }
+        return application
     }
 
     static let lingerZero = Scenario(

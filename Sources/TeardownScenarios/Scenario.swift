@@ -5,17 +5,18 @@ import TeardownCapture
 extension TeardownExpectation {
     /// A scenario's expectation: `verdict`, the states each side must end in (contract 2.6; empty:
     /// none, the server of a refused connection), and optionally whether it completed, who reset,
-    /// the least server bytes lost and the cause of the reset (2.5: the kernel's when it reported
-    /// it, else the wire's).
+    /// the least server bytes lost and the cause of the reset (2.5: the kernel's; `wireCause` when
+    /// only the wire's is known and it cannot tell `cause` from another).
     static func scenario(
         _ verdict: Verdict, completed: Bool? = nil, resetBy: Side? = nil, minimumServerBytesLost: Int64 = 0,
-        cause: Cause.Code? = nil, client: Set<TCPState>, server: Set<TCPState>
+        cause: Cause.Code? = nil, wireCause: Cause.Code? = nil, client: Set<TCPState>, server: Set<TCPState>
     ) -> TeardownExpectation {
         var expectation = TeardownExpectation(
             allowed: [verdict], completed: completed, resetBy: resetBy,
             minimumLostBytes: PerSide(client: 0, server: minimumServerBytesLost))
         expectation.finalStates = PerSide(client: client, server: server)
         if let cause { expectation.causes = [cause] }
+        if let wireCause { expectation.causesFromWire = [wireCause] }
         return expectation
     }
 }

@@ -108,6 +108,37 @@ public final class Socket: @unchecked Sendable {
         }
     }
 
+    /// `TCP_LINGER2`: how long an orphaned socket may wait in FIN_WAIT_2; -1 resets at once.
+    public func setFinWait2Timeout(seconds: Int32) {
+        var value = seconds
+        if setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_LINGER2, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            note("setsockopt", .current)
+        }
+    }
+
+    /// The kernel's TCP state of the socket (`TCP_INFO`'s first byte: 1 ESTABLISHED, 5 FIN_WAIT2, ...).
+    public var kernelState: UInt8 {
+        var info = [UInt8](repeating: 0, count: 256)
+        var length = socklen_t(info.count)
+        guard getsockopt(descriptor, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return 0 }
+        return info[0]
+    }
+
+    /// The socket's own port (getsockname).
+    public var localPort: UInt16 {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let got = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard got == 0 else { return 0 }
+        return withUnsafeBytes(of: &storage) { raw in
+            Int32(raw.load(as: sa_family_t.self)) == AF_INET6
+                ? UInt16(bigEndian: raw.load(as: sockaddr_in6.self).sin6_port)
+                : UInt16(bigEndian: raw.load(as: sockaddr_in.self).sin_port)
+        }
+    }
+
     /// Bytes received by the kernel (and acknowledged) that the application has not read (FIONREAD).
     public var unreadBytes: Int {
         var count: Int32 = 0
