@@ -117,6 +117,9 @@ public struct AnalysisOptions {
     public var recording: SegmentRecording?
     /// Called every 512 KiB of input with the bytes read so far and the packets read.
     public var onProgress: ((_ bytesRead: Int, _ packets: Int) -> Void)?
+    /// Called with the data of each pcapng custom block of teardown's (the kernel's account of a
+    /// live capture, written before the packets), before any connection after it is handed on.
+    public var onCustomBlock: ((_ data: [UInt8]) -> Void)?
     /// Called when a live input paused (``CaptureInputWindow/inputPaused``), after the connections
     /// finished so far were handed on: a caller that buffers its output writes it out now.
     public var onInputPause: (() -> Void)?
@@ -259,10 +262,20 @@ public enum CaptureAnalyzer {
                 analysis.truncation = reader.truncation
             }
             var nextProgress = progressInterval
+            var customBlocksHandedOn = 0
+            /// Hands on the custom blocks read since the last call (before connections finish).
+            func handOnCustomBlocks() {
+                while customBlocksHandedOn < reader.customBlocks.count {
+                    options.onCustomBlock?(reader.customBlocks[customBlocksHandedOn])
+                    customBlocksHandedOn += 1
+                }
+            }
+            defer { handOnCustomBlocks() }
             while true {
                 while let record = try reader.next() {
                     analysis.packets += 1
                     if analysis.packets % ConnectionTable.expiryInterval == 0 {
+                        handOnCustomBlocks()
                         while let pending = ring.popOldest() {
                             ingest(pending, into: &table, observer: &observer, selection: selection)
                         }
@@ -308,6 +321,7 @@ public enum CaptureAnalyzer {
                     }
                 }
                 guard reader.needsMoreData else { break }
+                handOnCustomBlocks()
                 if paused {
                     // The input has nothing more for now: hand on what is finished before waiting.
                     while let pending = ring.popOldest() {

@@ -16,6 +16,12 @@ public struct FileAccessError: Error, Sendable, Hashable, CustomStringConvertibl
     /// The failing operation (`open`, `read`, `stat`).
     public var operation: String
 
+    public init(path: String, code: Int32, operation: String) {
+        self.path = path
+        self.code = code
+        self.operation = operation
+    }
+
     public var description: String {
         let reason = String(cString: strerror(code))
         switch code {
@@ -72,6 +78,24 @@ public final class CaptureFile: @unchecked Sendable {
 
     deinit {
         if ownsDescriptor { close(descriptor) }
+    }
+
+    /// The whole file in memory (for small files written again in another form).
+    public func readAll(path: String) throws(FileAccessError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = 0
+        while true {
+            let got: Int
+            do {
+                got = try chunk.withUnsafeMutableBytes { buffer throws(CaptureFileError) in try read(into: buffer, at: offset) }
+            } catch {
+                throw FileAccessError(path: path, code: EIO, operation: "read")
+            }
+            if got == 0 { return bytes }
+            bytes += chunk[..<got]
+            offset += got
+        }
     }
 
     /// Copies up to `buffer.count` bytes starting at `offset` into `buffer`; returns how many (fewer

@@ -35,6 +35,12 @@ public struct ByteView {
 
     /// The view of `size` bytes starting at `offset`; the caller checked `has(size, at: offset)`.
     @inlinable
+    /// The bytes as an array (a copy: for writing them out again).
+    public func copiedBytes() -> [UInt8] {
+        guard let base, count > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
     public func subview(at offset: Int, count size: Int) -> ByteView {
         assert(has(size, at: offset))
         // Safe because the caller checked the range lies inside this view.

@@ -89,6 +89,9 @@ public struct CaptureReader {
     public private(set) var truncation: String?
     /// Set when ``next()`` returned `nil` because the next record runs past the window.
     public private(set) var needsMoreData = false
+    /// The data of the pcapng custom blocks of teardown's (``PcapngWriter/privateEnterprise``) read
+    /// so far, in file order (the kernel's account of a live capture).
+    public private(set) var customBlocks: [[UInt8]] = []
 
     /// Bytes of the file consumed so far.
     public var bytesRead: Int { windowStart + offset }
@@ -297,8 +300,15 @@ public struct CaptureReader {
             case 3:
                 recordIndex += 1
                 return try simplePacketBlock(body, at: position)
+            case 0x0000_0BAD, 0x4000_0BAD:
+                // A custom block: teardown's own (its enterprise number) are kept for the caller.
+                if body.has(4, at: 0), body.u32(0, bigEndian: bigEndian) == PcapngWriter.privateEnterprise {
+                    let data = body.subview(at: 4, count: body.count - 4)
+                    customBlocks.append((0..<data.count).map { data.u8($0) })
+                }
+                continue
             default:
-                continue  // name resolution, statistics, custom, decryption secrets, ...: not needed
+                continue  // name resolution, statistics, decryption secrets, ...: not needed
             }
         }
     }

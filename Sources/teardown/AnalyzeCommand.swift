@@ -1,5 +1,6 @@
 import ArgumentParser
 import TeardownIO
+import TeardownKernel
 import TeardownAnalysis
 import TeardownCapture
 import TeardownReport
@@ -128,11 +129,14 @@ func analyzeFiles(
         while TerminationSignals.received == nil, let index = queue.withLock({ $0.next() }) {
             let path = files[index]
             stream?.beginFile(path, index: index)
-            let analysis: CaptureAnalysis
+            var analysis: CaptureAnalysis
             do {
                 let file = try CaptureFile(path: path)
                 var options = AnalysisOptions(filter: filter, selector: selector)
                 options.limits = limits
+                // The kernel's account, when the file keeps one (a pcapng of `teardown capture`).
+                let amendment = KernelAmendment()
+                options.onCustomBlock = amendment.take
                 // A core without a file of its own has room for reading ahead.
                 let reading = WindowedReading(readsAhead: files.count < workers || workers == 1)
                 options.onProgress = { bytes, packets in meter?.update(file: index, bytes: bytes, packets: packets) }
@@ -144,14 +148,19 @@ func analyzeFiles(
                     options.delivery = .countOnly
                     options.tracksZeek = false
                 case .jsonLines:
-                    let stream = BackgroundJSONLines(output: output!, file: named ? path : nil)
+                    let stream = BackgroundJSONLines(output: output!, file: named ? path : nil, amendment: amendment)
                     lines = stream
                     options.delivery = .batches(stream.append)
                 case .report:
-                    options.delivery = .stream { connection, digits in stream?.connection(connection, timestampDigits: digits) }
+                    options.delivery = .stream { connection, digits in
+                        var connection = connection
+                        amendment.apply(to: &connection)
+                        stream?.connection(connection, timestampDigits: digits)
+                    }
                     options.onInputPause = { StandardOutput.flush() }
                 }
                 analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options, reading: reading)
+                for index in analysis.connections.indices { amendment.apply(to: &analysis.connections[index]) }
                 lines?.finish()
             } catch {
                 var unopened = CaptureAnalysis(file: path)

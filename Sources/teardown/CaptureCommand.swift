@@ -1,5 +1,6 @@
 import ArgumentParser
 import TeardownIO
+import TeardownKernel
 import TeardownAnalysis
 import TeardownCapture
 import TeardownReport
@@ -21,7 +22,7 @@ struct Capture: ParsableCommand {
             status is 74.
 
             EXAMPLES
-              sudo teardown capture -w session.pcap -- ./integration-tests.sh
+              sudo teardown capture -w session.pcapng -- ./integration-tests.sh
               sudo teardown capture -f 'tcp port 8080' --duration 10
               sudo teardown capture -i any --link-type sll2 -w any.pcap --count 100
             """
@@ -33,8 +34,11 @@ struct Capture: ParsableCommand {
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Capture only packets matching this tcpdump expression.", valueName: "expression"))
     var filter = "tcp"
 
-    @Option(name: [.customShort("w"), .long], help: ArgumentHelp("Write the capture to this pcap file (default: a temporary file, removed afterwards).", valueName: "file"))
+    @Option(name: [.customShort("w"), .long], help: ArgumentHelp("Write the capture to this file: pcap, or pcapng when the name ends in .pcapng (then with the kernel's account inside and a comment on each reset saying why; default: a temporary file, removed afterwards).", valueName: "file"))
     var write: String?
+
+    /// Whether the capture is written as pcapng (by its name).
+    var writesPcapng: Bool { write?.hasSuffix(".pcapng") ?? false }
 
     @Option(help: "Bytes kept per packet; payload sizes come from the IP lengths, so headers suffice.")
     var snaplen: Int32 = 256
@@ -73,9 +77,10 @@ struct Capture: ParsableCommand {
         // Past a file size limit (ulimit -f), let the write fail with EFBIG and be reported, rather
         // than have SIGXFSZ kill the process with the file half-written and no message.
         signal(SIGXFSZ, SIG_IGN)
-        let path = write ?? TemporaryFile.make(prefix: "capture")
+        // libpcap writes pcap; a pcapng is written from it afterwards, with the kernel's account.
+        let path = writesPcapng ? TemporaryFile.make(prefix: "capture") : write ?? TemporaryFile.make(prefix: "capture")
         // A capture nobody asked to keep is removed on every way out, errors included.
-        defer { if write == nil { unlink(path) } }
+        defer { if write == nil || writesPcapng { unlink(path) } }
         var configuration = CaptureConfiguration(outputPath: path)
         configuration.interface = interface
         configuration.filter = filter.isEmpty ? nil : filter
@@ -127,7 +132,7 @@ struct Capture: ParsableCommand {
             statistics = capture.statistics
         }
         var line = "captured \(statistics.written) packets on \(interface)"
-        if write != nil { line += " into \(path)" }
+        if let write { line += " into \(write)" }
         if writeFailure != nil { line += " before writing failed; the file holds those that reached the disk" }
         if let interrupted { line += " (stopped by \(interrupted == SIGINT ? "SIGINT" : "SIGTERM"))" }
         Console.error(line)
@@ -135,15 +140,28 @@ struct Capture: ParsableCommand {
             let note = interface == "lo" ? " (on lo libpcap's counters see every packet twice)" : ""
             Console.error("warning: the kernel dropped packets: ps_drop = \(statistics.dropped)\(note); the capture is incomplete")
         }
-        if !quiet {
+        if !quiet || writesPcapng {
+            var analysis: CaptureAnalysis
             do {
-                var analysis = try CaptureAnalyzer.analyze(fileAt: path)
-                kernel?.finish(into: &analysis, loopback: interface == "lo")
-                Console.write(Reports.render([analysis], options: report))
+                analysis = try CaptureAnalyzer.analyze(fileAt: path)
             } catch {
                 Console.error("\(path): \(error)")
                 throw ExitCode.cannotOpen
             }
+            let account =
+                kernel?.finish(into: &analysis, loopback: interface == "lo")
+                ?? KernelAccount(events: [], realtimeOffset: 0, coversEveryStack: false)
+            if let write, writesPcapng {
+                do {
+                    try AnnotatedCapture.write(pcapAt: path, to: write, analysis: analysis, account: account)
+                } catch {
+                    Console.error("cannot write \(write): \(error)")
+                    throw ExitCode.writeFailed
+                }
+            } else if write != nil && kernel != nil {
+                Console.error("note: a pcap file cannot keep the kernel's account; write FILE.pcapng to keep it")
+            }
+            if !quiet { Console.write(Reports.render([analysis], options: report)) }
         }
         if let writeFailure { throw writeFailure }
         if exitStatus != 0 { throw ExitCode(exitStatus) }

@@ -3,6 +3,7 @@ import TeardownAnalysis
 import TeardownCapture
 import TeardownExplain
 import TeardownIO
+import TeardownKernel
 
 #if canImport(Glibc)
 import Glibc
@@ -77,7 +78,11 @@ struct Explain: ParsableCommand {
         } else {
             options.recording = .connections(Set(1...Explain.defaultLimit))
         }
-        let analysis = CaptureAnalyzer.analyze(file: opened, name: file, options: options)
+        let amendment = KernelAmendment()
+        options.onCustomBlock = amendment.take
+        var analysis = CaptureAnalyzer.analyze(file: opened, name: file, options: options)
+        // The kernel's account, when the file keeps one: causes confirmed, states from the kernel.
+        for index in analysis.connections.indices { amendment.apply(to: &analysis.connections[index]) }
         let ids = analysis.connections.map(\.id)
         var missing: [Int] = []
         var limited: (shown: Int, of: Int)?

@@ -21,12 +21,16 @@ struct KernelEventOptions: ParsableArguments {
 }
 
 extension KernelTrace {
-    /// Joins what the kernel reported to `analysis` (a capture on loopback made meanwhile),
-    /// then stops recording.
-    func finish(into analysis: inout CaptureAnalysis, loopback: Bool) {
+    /// Stops recording and joins what the kernel reported to `analysis` (a capture made
+    /// meanwhile; `loopback`: on `lo`, where every stack that could answer is this host's).
+    /// - Returns: the account, to keep in a pcapng file.
+    @discardableResult
+    func finish(into analysis: inout CaptureAnalysis, loopback: Bool) -> KernelAccount {
         stop()
-        KernelAccount(events: events, realtimeOffset: realtimeOffset, coversEveryStack: loopback).apply(to: &analysis)
+        let account = KernelAccount(events: events, realtimeOffset: realtimeOffset, coversEveryStack: loopback)
+        account.apply(to: &analysis)
         let lost = lostEvents
         if lost > 0 { Console.error("note: the kernel's buffers lost \(lost) events; some causes may come from the packets only") }
+        return account
     }
 }

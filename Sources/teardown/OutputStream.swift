@@ -1,5 +1,6 @@
 import TeardownAnalysis
 import TeardownIO
+import TeardownKernel
 import TeardownReport
 
 /// JSON Lines built and formatted on a thread of its own: the analysis hands over its finished
@@ -15,14 +16,19 @@ final class BackgroundJSONLines: Sendable {
     private let worker: CirculatingWorker<FinishedBatch>
 
     /// - Parameter file: included in every line when given (several input files).
-    init(output: BackgroundOutput, file: String?, depth: Int = 8) {
+    /// - Parameter amendment: the kernel's account kept in the file, applied to each connection.
+    init(output: BackgroundOutput, file: String?, amendment: KernelAmendment, depth: Int = 8) {
         // Without room at first: the analysis makes it.
         worker = CirculatingWorker(items: Array(repeating: FinishedBatch(), count: depth)) { forEach in
             let stream = JSONLinesStream(flushSize: Self.flushSize, sink: output.write)
             var completer = BatchCompleter()
             forEach { batch in
                 let digits = batch.timestampDigits
-                completer.complete(&batch) { stream.append($0, timestampDigits: digits, file: file) }
+                completer.complete(&batch) { connection in
+                    var connection = connection
+                    amendment.apply(to: &connection)
+                    stream.append(connection, timestampDigits: digits, file: file)
+                }
                 if batch.flushes { stream.flush() }
                 batch.removeAll()
             }

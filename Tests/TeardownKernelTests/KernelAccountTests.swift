@@ -129,3 +129,43 @@ struct KernelAccountTests {
         #expect(!KernelTrace.instances().contains { trace.path.hasSuffix($0) })
     }
 }
+
+/// The kernel's account kept in a pcapng file: written as a custom block of teardown's before the
+/// packets, read back by any later analysis.
+@Suite("The kernel's account in a pcapng file")
+struct KernelAccountBlockTests {
+    @Test("an account survives a custom block: the same events, offset and coverage")
+    func roundTrip() throws {
+        let account = KernelAccount(events: KernelAccountTests.recorded, realtimeOffset: 1_234_567_890, coversEveryStack: true)
+        let back = try #require(KernelAccount(block: account.block))
+        #expect(back.events == account.events)
+        #expect(back.realtimeOffset == 1_234_567_890 && back.coversEveryStack)
+        #expect(KernelAccount(block: Array("not an account".utf8)) == nil)
+    }
+
+    @Test("a pcapng with the block and commented packets reads back: the block reaches the analysis, the packets are the same")
+    func pcapng() throws {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 27)
+        c.rst(.server)
+        var writer = PcapngWriter()
+        let account = KernelAccount(events: KernelAccountTests.recorded, realtimeOffset: 0)
+        writer.appendCustom(account.block)
+        let interface = writer.addInterface(linkType: 1, snapshotLength: 262_144)
+        for (index, segment) in c.segments.enumerated() {
+            let frame = PcapWriter.frame(segment)
+            writer.appendPacket(
+                interface: interface, timestamp: segment.timestamp, captured: frame, originalLength: frame.count,
+                comment: index == c.segments.count - 1 ? "teardown: the reset's cause" : nil)
+        }
+        var blocks: [[UInt8]] = []
+        var options = AnalysisOptions()
+        options.onCustomBlock = { blocks.append($0) }
+        let analysis = writer.bytes.withUnsafeBytes { CaptureAnalyzer.analyze(ByteView($0), name: "x.pcapng", options: options) }
+        #expect(analysis.error == nil && analysis.format == .pcapng)
+        #expect(analysis.connections.map(\.verdict) == [.abortive])
+        #expect(blocks.count == 1)
+        #expect(KernelAccount(block: blocks[0])?.events == account.events)
+    }
+}

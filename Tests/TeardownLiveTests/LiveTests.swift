@@ -92,6 +92,29 @@ struct LiveTests {
         #expect(KernelTrace.instances().isEmpty, "instances left: \(KernelTrace.instances())")
     }
 
+    @Test("capture -w x.pcapng keeps the kernel's account: a partial-read server's reset is close_with_unread_data, confirmed by the kernel, now and when the file is analysed later; the reset carries a comment")
+    func pcapngKeepsTheKernelsAccount() throws {
+        let directory = "/tmp/teardown-pcapng-\(getpid())"
+        mkdir(directory, 0o755)
+        defer { _ = Command.run(["rm", "-rf", directory]) }
+        let program = Fixtures.root + "/Tests/TeardownLiveTests/Programs/partial-read-server.py"
+        let captured = Command.run(
+            ["bash", "-c", "cd \(directory) && \"$T\" capture -q -w x.pcapng -- python3 \(program)"],
+            environment: ["T": Command.teardown])
+        #expect(captured.status == 0, "\(captured.stderr)")
+        let later = Command.teardown("analyze", "--format", "jsonl", "\(directory)/x.pcapng")
+        #expect(later.status == 0, "\(later.stderr)")
+        #expect(later.stdout.contains(#""cause":{"code":"close_with_unread_data","source":"kernel","certainty":"certain","kernelReason":"TCP_ABORT_ON_CLOSE""#), "\(later.stdout)")
+        #expect(later.stdout.contains(#""source":"kernel","notSeen""#))
+        let explained = Command.teardown("explain", "--color", "never", "\(directory)/x.pcapng")
+        #expect(explained.stdout.contains("cause (confirmed by the kernel):"), "\(explained.stdout)")
+        if Command.run(["tshark", "--version"]).status == 0 {
+            let comments = Command.run(["tshark", "-r", "\(directory)/x.pcapng", "-T", "fields", "-e", "frame.comment"])
+            #expect(comments.stdout.contains("teardown: close_with_unread_data (the kernel: TCP_ABORT_ON_CLOSE)"), "\(comments.stdout)")
+        }
+        #expect(KernelTrace.instances().isEmpty)
+    }
+
     @Test("no tracefs instance of ours is left after kill -9: the next run removes it")
     func killedRunLeavesNoInstance() {
         let result = Command.run(["bash", "-c", """

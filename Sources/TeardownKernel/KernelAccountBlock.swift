@@ -1,0 +1,88 @@
+import Synchronization
+import TeardownAnalysis
+import TeardownWire
+
+extension KernelEvent {
+    /// The event as a line in the kernel's own `trace` format (what ``TraceLineParser`` reads).
+    public var traceLine: String {
+        let head = "\(command)-\(pid) [000] ..... \(String(format6: traceTime)): "
+        switch kind {
+        case .sendReset(let reason, let state, let active):
+            return head + "tcp_send_reset: skbaddr=\(active ? "0000000000000000" : "0000000000000001") skaddr=0000000000000000 src=\(local) dest=\(remote) state=\(state) reason=\(reason)"
+        case .receiveReset:
+            return head + "tcp_receive_reset: " + addresses + " sock_cookie=0"
+        case .stateChange(let old, let new):
+            return head + "inet_sock_set_state: " + addresses.replacingFamily() + " oldstate=\(old) newstate=\(new)"
+        case .destroy:
+            return head + "tcp_destroy_sock: " + addresses + " sock_cookie=0"
+        }
+    }
+
+    private var addresses: String {
+        let ipv6 = local.address.isIPv6
+        return "family=\(ipv6 ? "AF_INET6" : "AF_INET") sport=\(local.port) dport=\(remote.port) "
+            + (ipv6
+                ? "saddr=0.0.0.0 daddr=0.0.0.0 saddrv6=\(local.address) daddrv6=\(remote.address)"
+                : "saddr=\(local.address) daddr=\(remote.address) saddrv6=::ffff:\(local.address) daddrv6=::ffff:\(remote.address)")
+    }
+}
+
+extension String {
+    /// `family=X` followed by `protocol=IPPROTO_TCP`, as `inet_sock_set_state` prints it.
+    fileprivate func replacingFamily() -> String {
+        guard let space = firstIndex(of: " ") else { return self }
+        return String(self[..<space]) + " protocol=IPPROTO_TCP" + String(self[space...])
+    }
+
+    /// Seconds with six decimals, as the trace prints them.
+    fileprivate init(format6 seconds: Double) {
+        let micro = Int64((seconds * 1e6).rounded())
+        let fraction = String(micro % 1_000_000)
+        self = "\(micro / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
+    }
+}
+
+extension KernelAccount {
+    static let header = "teardown kernel account 1"
+
+    /// The account as the data of a pcapng custom block of teardown's: a header, the clock offset,
+    /// whether the capture covered every stack, then the events in the kernel's own line format.
+    public var block: [UInt8] {
+        var text = "\(Self.header)\nrealtime-offset \(realtimeOffset)\ncovers-every-stack \(coversEveryStack)\n"
+        for event in events { text += event.traceLine + "\n" }
+        return Array(text.utf8)
+    }
+
+    /// The account kept in a custom block (``block``), or `nil` when the data is not one.
+    public init?(block: [UInt8]) {
+        let text = String(decoding: block, as: UTF8.self)
+        var lines = text.split(separator: "\n")[...]
+        guard lines.popFirst() == Substring(Self.header),
+            let offset = lines.popFirst().flatMap({ Int64($0.dropFirst("realtime-offset ".count)) }),
+            let covers = lines.popFirst().map({ $0 == "covers-every-stack true" })
+        else { return nil }
+        self.init(events: lines.compactMap(TraceLineParser.parse), realtimeOffset: offset, coversEveryStack: covers)
+    }
+}
+
+/// The kernel's account found in a capture file (a pcapng custom block), applied to each
+/// connection before it is reported, on whichever thread reports it.
+public final class KernelAmendment: Sendable {
+    private let account = Mutex<KernelAccount?>(nil)
+
+    public init() {}
+
+    /// Takes a custom block's data; keeps it when it is a kernel account.
+    public func take(_ data: [UInt8]) {
+        if let found = KernelAccount(block: data) { account.withLock { $0 = found } }
+    }
+
+    /// Whether an account was found.
+    public var isEmpty: Bool { account.withLock { $0 == nil } }
+
+    /// Gives `connection` the kernel's cause and states, if an account was found.
+    public func apply(to connection: inout Connection) {
+        guard let account = account.withLock({ $0 }) else { return }
+        account.apply(to: &connection)
+    }
+}
