@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <errno.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -27,6 +28,14 @@ int teardown_fix_mmap_threshold(int bytes) {
     (void)bytes;
     return 0;
 #endif
+}
+
+int teardown_unshare_network(void) {
+    return unshare(CLONE_NEWNET) == 0 ? 0 : errno;
+}
+
+int teardown_set_network_namespace(int fd) {
+    return setns(fd, CLONE_NEWNET) == 0 ? 0 : errno;
 }
 
 extern char **environ;

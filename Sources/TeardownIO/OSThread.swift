@@ -55,3 +55,16 @@ public func pinCurrentThread(to cpu: Int) -> Bool { teardown_pin_thread_to_cpu(I
 
 /// The process environment (`environ`), for spawning children with it.
 public var processEnvironment: UnsafePointer<UnsafeMutablePointer<CChar>?> { UnsafePointer(teardown_environment()) }
+
+/// Moves the calling thread (and the threads and processes it starts from then on) into a new
+/// network namespace; needs CAP_SYS_ADMIN.
+public func unshareNetworkNamespace() -> Errno? {
+    let code = teardown_unshare_network()
+    return code == 0 ? nil : Errno(code)
+}
+
+/// Moves the calling thread into the network namespace the open file `descriptor` refers to.
+public func setNetworkNamespace(_ descriptor: Int32) -> Errno? {
+    let code = teardown_set_network_namespace(descriptor)
+    return code == 0 ? nil : Errno(code)
+}

@@ -13,7 +13,7 @@ extension Scenario {
     /// Every built-in scenario, in the order `teardown run --all` runs them.
     public static let all: [Scenario] = [
         graceful, halfClose, shutdown, close, closeLateReply, lingerZero, unreadClose, lingerGraceful, halfOpen,
-        refused, exitWithoutClose, shutRead, forkShared, simultaneous, finWait2Timeout, socketDestroy,
+        refused, exitWithoutClose, shutRead, forkShared, simultaneous, finWait2Timeout, socketDestroy, firewallReset,
     ]
 
     /// The scenario called `name`, if any.
@@ -171,6 +171,37 @@ extension Scenario {
         var application = try ApplicationView(client: client, server: server)
         if status != 0 { application.remarks.append("ss -K exited with status \(status)") }
         return application
+    }
+
+    static let firewallReset = Scenario(
+        "firewall-reset",
+        "in a private network namespace, an nftables rule rejects the client's data with a TCP reset: no TCP stack sent it, so the kernel reports no tcp_send_reset",
+        expect: .scenario(.abortive, resetBy: .server, cause: .foreignReset, wireCause: .unknown, client: [.closed], server: [.established, .closed]),
+        isolated: true
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            // Accepted and left open: the server never hears of the reset.
+            context.leftOpen.keep(socket)
+        }
+        let client = try context.listener.connect()
+        let serverSocket = try server.finish()
+        let port = context.listener.address.port
+        // Data to the server's port is answered by the firewall, in the server's name.
+        for command in [
+            ["nft", "add", "table", "inet", "teardown"],
+            ["nft", "add", "chain", "inet", "teardown", "input", "{ type filter hook input priority 0; }"],
+            ["nft", "add", "rule", "inet", "teardown", "input", "tcp", "dport", "\(port)", "tcp", "flags", "&", "psh", "==", "psh",
+             "reject", "with", "tcp", "reset"],
+        ] where NetworkNamespace.run(command) != 0 {
+            throw Errno(EPERM)
+        }
+        client.send("data")
+        client.receive(upTo: 16).map { _ in () }
+        client.close()
+        var view = ApplicationView()
+        view.record(client: client, server: serverSocket)
+        view.remarks.append("the firewall's reset reached the client; the server's socket never heard of it")
+        return view
     }
 
     static let lingerZero = Scenario(

@@ -81,16 +81,20 @@ public struct Scenario: Sendable {
     let listens: Bool
     /// Milliseconds without packets before the capture stops.
     let quietPeriod: Int
+    /// Whether it runs in a private network namespace of its own (a firewall rule of its own).
+    let isolated: Bool
     let body: @Sendable (ScenarioContext) throws(Errno) -> ApplicationView
 
     init(
         _ name: String, _ summary: String, expect expectation: TeardownExpectation, listens: Bool = true,
-        quietPeriod: Int = LiveCapture.defaultQuietPeriod, body: @escaping @Sendable (ScenarioContext) throws(Errno) -> ApplicationView
+        isolated: Bool = false, quietPeriod: Int = LiveCapture.defaultQuietPeriod,
+        body: @escaping @Sendable (ScenarioContext) throws(Errno) -> ApplicationView
     ) {
         self.name = name
         self.summary = summary
         self.expectation = expectation
         self.listens = listens
+        self.isolated = isolated
         self.quietPeriod = quietPeriod
         self.body = body
     }

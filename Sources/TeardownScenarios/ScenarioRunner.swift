@@ -52,6 +52,17 @@ public enum ScenarioRunner {
         -> ScenarioResult
     {
         let started = Clock.monotonicNanoseconds()
+        // A scenario with a firewall rule of its own runs in a network namespace of its own: this
+        // thread, the capture's and the programs' threads, and the commands they start.
+        var namespace: NetworkNamespace?
+        if scenario.isolated {
+            do {
+                namespace = try NetworkNamespace()
+            } catch {
+                throw .pcap(operation: "entering a private network namespace (unshare)", detail: error.description)
+            }
+        }
+        defer { namespace?.leave() }
         let listener: Listener
         do {
             listener = try Listener(ipv6: options.ipv6, listen: scenario.listens)

@@ -41,6 +41,7 @@ struct FixtureTests {
         "close-late-reply": ([.synSent, .established, .finWait1, .finWait2, .closed], [.synReceived, .established, .closeWait, .closed]),
         "fin-wait2-timeout": ([.synSent, .established, .finWait1, .finWait2, .closed], [.synReceived, .established, .closeWait, .closed]),
         "socket-destroy": ([.synSent, .established, .closed], [.synReceived, .established, .closed]),
+        "firewall-reset": ([.synSent, .established, .closed], [.synReceived, .established, .closed]),
         "linger-zero": ([.synSent, .established, .closed], [.synReceived, .established, .closed]),
         "unread-close": ([.synSent, .established, .closed], [.synReceived, .established, .closed]),
         "shut-rd": ([.synSent, .established, .closed], [.synReceived, .established, .closed]),

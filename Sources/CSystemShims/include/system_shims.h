@@ -13,6 +13,13 @@ int teardown_available_cpus(void);
 /// failure or where the C library has no such setting.
 int teardown_fix_mmap_threshold(int bytes);
 
+/// Moves the calling thread into a new network namespace (unshare(CLONE_NEWNET), GNU-only).
+/// Returns 0 on success, an errno value otherwise.
+int teardown_unshare_network(void);
+
+/// Moves the calling thread into the network namespace `fd` refers to (setns). Returns 0 or an errno value.
+int teardown_set_network_namespace(int fd);
+
 /// The process environment (`environ`), for spawning children with it.
 char *const *teardown_environment(void);
 
