@@ -305,7 +305,7 @@ struct LiveTests {
         unlink(path)
     }
 
-    @Test("SIGINT during run --all and check --live: exit 130 within a second, nothing left in TMPDIR, a JUnit file that says so")
+    @Test("SIGINT and SIGTERM during run --all and check --live: exit 130/143 within a second, nothing left in TMPDIR or tracefs, a JUnit file that says so")
     func interruptedRunAndCheck() throws {
         let scratch = "/tmp/teardown-sigint-tmp-\(getpid())"
         let junit = "/tmp/teardown-sigint-\(getpid()).xml"
@@ -313,20 +313,21 @@ struct LiveTests {
             _ = Command.run(["rm", "-rf", scratch])
             unlink(junit)
         }
-        for (name, command, delay) in [
-            ("run --all", "\"$T\" run --all", "0.6"),
-            ("check --live", "\"$T\" check --live --expect graceful --junit \(junit) -- sleep 30", "0.8"),
+        for (name, command, delay, signal) in [
+            ("run --all", "\"$T\" run --all", "0.6", "INT"),
+            ("run --all, SIGTERM", "\"$T\" run --all", "0.6", "TERM"),
+            ("check --live", "\"$T\" check --live --expect graceful --junit \(junit) -- sleep 30", "0.8", "INT"),
         ] {
             _ = Command.run(["rm", "-rf", scratch])
             mkdir(scratch, 0o755)
             let result = Command.run(
                 ["bash", "-c", """
                     \(command) >/dev/null 2>&1 & pid=$!
-                    sleep \(delay); start=$(date +%s%N); kill -INT $pid; wait $pid; status=$?
+                    sleep \(delay); start=$(date +%s%N); kill -\(signal) $pid; wait $pid; status=$?
                     echo "$status $(( ($(date +%s%N) - start) / 1000000 )) $(ls -A \(scratch) | wc -l)"
                     """], environment: ["T": Command.teardown, "TMPDIR": scratch])
             let fields = result.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" })
-            #expect(fields.first == "130", "\(name): \(result.stdout) \(result.stderr)")
+            #expect(fields.first == (signal == "INT" ? "130" : "143"), "\(name): \(result.stdout) \(result.stderr)")
             #expect((fields.dropFirst().first.flatMap { Int($0) } ?? 9999) < 1000, "\(name): \(result.stdout)")
             #expect(fields.last == "0", "\(name): files left in TMPDIR: \(result.stdout)")
             #expect(KernelTrace.instances().isEmpty, "\(name): tracefs instances left: \(KernelTrace.instances())")
@@ -360,6 +361,22 @@ struct PermissionTests {
             #expect(result.status == 77, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains("needs root or CAP_NET_RAW (sudo, or setcap cap_net_raw+ep on the binary)"))
         }
+    }
+
+    @Test(
+        "with CAP_NET_RAW but not root, a capture goes on without the kernel's account and says why once",
+        .enabled(if: getuid() == 0, "needs root to drop to nobody with CAP_NET_RAW"))
+    func captureWithoutTracing() {
+        guard Command.run(["setpriv", "--help"]).status == 0 else { return }
+        let result = Command.run([
+            "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=+net_raw",
+            "--ambient-caps=+net_raw", Command.teardown, "capture", "--duration", "0.2",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let notes = result.stderr.split(separator: "\n").filter { $0.contains("the kernel's account") }
+        #expect(notes.count == 1, "\(result.stderr)")
+        #expect(notes.first?.contains("needs root (tracefs)") == true)
+        #expect(result.stdout.contains("connection"), "the analysis still printed: \(result.stdout)")
     }
 
     @Test(
