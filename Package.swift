@@ -27,13 +27,16 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
         ),
+        /// zlib and libzstd: compressed captures (`.gz`, `.zst`) read as they are, streamed.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         /// Header-only: the CPU's prefetch hint, for the table and the reader.
         .target(name: "CPrefetch"),
         /// What Swift's Glibc module does not show: CPU affinity, malloc's threshold, `environ`.
         .target(name: "CSystemShims"),
         .target(name: "TeardownWire", dependencies: ["CPrefetch"]),
         .target(name: "TeardownAnalysis", dependencies: ["TeardownWire", "CPrefetch"]),
-        .target(name: "TeardownIO", dependencies: ["TeardownWire", "TeardownAnalysis", "CSystemShims"]),
+        .target(name: "TeardownIO", dependencies: ["TeardownWire", "TeardownAnalysis", "CSystemShims", "CZlib", "CZstd"]),
         .target(name: "TeardownReport", dependencies: ["TeardownAnalysis", "TeardownWire"]),
         /// The kernel's account (Linux tracefs): resets with their reasons, socket states.
         .target(name: "TeardownKernel", dependencies: ["TeardownAnalysis", "TeardownWire", "TeardownIO"]),

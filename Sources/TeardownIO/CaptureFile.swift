@@ -44,6 +44,14 @@ public final class CaptureFile: @unchecked Sendable {
     public let isStream: Bool
     private let descriptor: Int32
     private let ownsDescriptor: Bool
+    /// Whether the descriptor can be read at any offset (a regular file, compressed or not).
+    private let isSeekable: Bool
+    /// Inflates a compressed capture (gzip, Zstandard); `nil` for one stored as it is.
+    private let decompressor: Decompressor?
+    /// Bytes read from a stream to recognise its format, not yet handed on.
+    private var pending: [UInt8] = []
+    /// Where the next sequential read of a compressed regular file starts.
+    private var rawOffset = 0
     /// Whether a stream reached its end.
     private var ended = false
 
@@ -64,15 +72,44 @@ public final class CaptureFile: @unchecked Sendable {
             throw FileAccessError(path: path, code: EISDIR, operation: "open")
         }
         self.descriptor = descriptor
-        if info.st_mode & S_IFMT == S_IFREG && path != "-" {
+        let regular = info.st_mode & S_IFMT == S_IFREG && path != "-"
+        isSeekable = regular
+        // The first bytes say whether the capture is compressed; a stream's are kept for reading.
+        var prefix = [UInt8](repeating: 0, count: 4)
+        var sniffed = 0
+        while sniffed < prefix.count {
+            if !regular {
+                while !Self.waitForData(descriptor, milliseconds: 100) {
+                    if TerminationSignals.received != nil {
+                        if path != "-" { close(descriptor) }
+                        throw FileAccessError(path: path, code: EINTR, operation: "read")
+                    }
+                }
+            }
+            let got = valueOrErrno {
+                prefix.withUnsafeMutableBytes { buffer in
+                    regular
+                        ? pread(descriptor, buffer.baseAddress! + sniffed, buffer.count - sniffed, off_t(sniffed))
+                        : systemRead(descriptor, buffer.baseAddress! + sniffed, buffer.count - sniffed)
+                }
+            }
+            guard case .success(let count) = got, count > 0 else { break }
+            sniffed += count
+        }
+        if !regular { pending = Array(prefix[..<sniffed]) }
+        let compression = Compression(prefix: Array(prefix[..<sniffed]))
+        if regular && compression == .none {
             isStream = false
             count = Int(info.st_size)
+            decompressor = nil
             #if os(Linux)
             _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL)
             #endif
         } else {
+            // A stream, or a compressed file: read front to back, its size known at the end.
             isStream = true
             count = .max
+            decompressor = compression == .none ? nil : Decompressor(compression)
         }
     }
 
@@ -122,27 +159,44 @@ public final class CaptureFile: @unchecked Sendable {
             if got == 0 { break }
             filled += got
         }
-        return (filled, ended || !hasDataWaiting())
+        // At the end nothing is waited for: the analysis ends anyway.
+        return (filled, !ended && filled > 0 && !hasDataWaiting())
+    }
+
+    /// One read of the capture's bytes: inflated when it is compressed.
+    private func readOnce(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(CaptureFileError) -> Int {
+        if let signal = TerminationSignals.received { throw .interrupted(signal: signal) }
+        guard let decompressor else { return try readStored(into: buffer, at: offset) }
+        if ended { return 0 }
+        let got = try decompressor.read(into: buffer) { raw throws(CaptureFileError) in try readStored(into: raw, at: rawOffset) }
+        if got == 0 { ended = true }
+        return got
     }
 
     /// One `pread` (a regular file) or one `read` (a stream, waiting in steps of 100 ms so that a
-    /// SIGINT or SIGTERM stops it).
-    private func readOnce(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(CaptureFileError) -> Int {
-        if let signal = TerminationSignals.received { throw .interrupted(signal: signal) }
-        if isStream {
-            if ended { return 0 }
-            while !waitForData(milliseconds: 100) {
+    /// SIGINT or SIGTERM stops it) of the bytes as stored.
+    private func readStored(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(CaptureFileError) -> Int {
+        if !pending.isEmpty {
+            let count = min(pending.count, buffer.count)
+            pending.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: count) }
+            pending.removeFirst(count)
+            return count
+        }
+        if !isSeekable {
+            if ended && decompressor == nil { return 0 }
+            while !Self.waitForData(descriptor, milliseconds: 100) {
                 if let signal = TerminationSignals.received { throw .interrupted(signal: signal) }
             }
         }
         let result = valueOrErrno {
-            isStream
-                ? systemRead(descriptor, buffer.baseAddress!, buffer.count)
-                : pread(descriptor, buffer.baseAddress!, buffer.count, off_t(offset))
+            isSeekable
+                ? pread(descriptor, buffer.baseAddress!, buffer.count, off_t(decompressor == nil ? offset : rawOffset))
+                : systemRead(descriptor, buffer.baseAddress!, buffer.count)
         }
         switch result {
         case .success(let count):
-            if count == 0 && isStream { ended = true }
+            if decompressor != nil { rawOffset += count }
+            if count == 0 && isStream && decompressor == nil { ended = true }
             return count
         case .failure(let error):
             throw .readFailed(String(cString: strerror(error.code)))
@@ -150,9 +204,9 @@ public final class CaptureFile: @unchecked Sendable {
     }
 
     /// Whether a read of the stream would return at once.
-    private func hasDataWaiting() -> Bool { waitForData(milliseconds: 0) }
+    private func hasDataWaiting() -> Bool { isSeekable || !pending.isEmpty || Self.waitForData(descriptor, milliseconds: 0) }
 
-    private func waitForData(milliseconds: Int32) -> Bool {
+    private static func waitForData(_ descriptor: Int32, milliseconds: Int32) -> Bool {
         var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         return poll(&request, 1, milliseconds) != 0
     }

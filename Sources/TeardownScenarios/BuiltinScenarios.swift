@@ -165,7 +165,12 @@ extension Scenario {
         let client = try context.listener.connect()
         client.send("data")
         let port = client.localPort
-        let status = (try? ChildProcess(["sh", "-c", "ss -K sport = :\(port) >/dev/null 2>&1"]))?.wait() ?? 127
+        // ss -K destroys the socket (TCP_INFO state 7: CLOSE); asked again if it did not take.
+        var status: Int32 = 127
+        for _ in 0..<5 where client.kernelState != 7 {
+            status = (try? ChildProcess(["sh", "-c", "ss -K sport = :\(port) >/dev/null 2>&1"]))?.wait() ?? 127
+            if client.kernelState != 7 { usleep(20_000) }
+        }
         client.receive(upTo: 16).map { _ in () }
         client.close()
         var application = try ApplicationView(client: client, server: server)
