@@ -15,8 +15,6 @@ public enum TCPState: String, Sendable, Hashable, CaseIterable, CustomStringConv
 
     public var description: String { rawValue }
 
-    /// All states by ``code``.
-    private static let byCode: [TCPState] = allCases
 
     /// A small number for the state (its position in `allCases`), and back.
     var code: UInt64 {
@@ -34,7 +32,20 @@ public enum TCPState: String, Sendable, Hashable, CaseIterable, CustomStringConv
         }
     }
 
-    init(code: UInt64) { self = Self.byCode[Int(code)] }
+    init(code: UInt64) {
+        switch code {
+        case 0: self = .synSent
+        case 1: self = .synReceived
+        case 2: self = .established
+        case 3: self = .finWait1
+        case 4: self = .finWait2
+        case 5: self = .closing
+        case 6: self = .timeWait
+        case 7: self = .closeWait
+        case 8: self = .lastAck
+        default: self = .closed
+        }
+    }
 }
 
 /// A side entering a state at a capture time.
@@ -69,16 +80,43 @@ public struct StateSequence: RandomAccessCollection, Sendable, Hashable {
 
     public subscript(position: Int) -> StateChange {
         precondition(position >= 0 && position < count, "index out of range")
-        let code = Int((codes >> UInt64(4 * position)) & 0xf)
-        let time = withUnsafeBytes(of: times) { $0.load(fromByteOffset: position * 8, as: Int64.self) }
-        return StateChange(TCPState(code: UInt64(code)), at: Timestamp(nanoseconds: time))
+        let code = (codes >> UInt64(4 * position)) & 0xf
+        return StateChange(TCPState(code: code), at: Timestamp(nanoseconds: time(at: position)))
+    }
+
+    /// The time of change `position`, read from its field (no copy of the others).
+    private func time(at position: Int) -> Int64 {
+        switch position {
+        case 0: return times.0
+        case 1: return times.1
+        case 2: return times.2
+        case 3: return times.3
+        case 4: return times.4
+        case 5: return times.5
+        case 6: return times.6
+        case 7: return times.7
+        case 8: return times.8
+        default: return times.9
+        }
     }
 
     /// Adds `change` at the end (nothing when full).
     public mutating func append(_ change: StateChange) {
         guard count < Self.capacity else { return }
         codes |= change.state.code << UInt64(4 * count)
-        withUnsafeMutableBytes(of: &times) { $0.storeBytes(of: change.at.nanoseconds, toByteOffset: count * 8, as: Int64.self) }
+        let time = change.at.nanoseconds
+        switch count {
+        case 0: times.0 = time
+        case 1: times.1 = time
+        case 2: times.2 = time
+        case 3: times.3 = time
+        case 4: times.4 = time
+        case 5: times.5 = time
+        case 6: times.6 = time
+        case 7: times.7 = time
+        case 8: times.8 = time
+        default: times.9 = time
+        }
         count += 1
     }
 

@@ -69,20 +69,25 @@ extension KernelAccount {
 /// connection before it is reported, on whichever thread reports it.
 public final class KernelAmendment: Sendable {
     private let account = Mutex<KernelAccount?>(nil)
+    /// Whether `account` is set: read without the lock for every connection of the (usual) file
+    /// that keeps no account.
+    private let found = Atomic<Bool>(false)
 
     public init() {}
 
     /// Takes a custom block's data; keeps it when it is a kernel account.
     public func take(_ data: [UInt8]) {
-        if let found = KernelAccount(block: data) { account.withLock { $0 = found } }
+        guard let account = KernelAccount(block: data) else { return }
+        self.account.withLock { $0 = account }
+        found.store(true, ordering: .releasing)
     }
 
     /// Whether an account was found.
-    public var isEmpty: Bool { account.withLock { $0 == nil } }
+    public var isEmpty: Bool { !found.load(ordering: .acquiring) }
 
     /// Gives `connection` the kernel's cause and states, if an account was found.
     public func apply(to connection: inout Connection) {
-        guard let account = account.withLock({ $0 }) else { return }
+        guard !isEmpty, let account = account.withLock({ $0 }) else { return }
         account.apply(to: &connection)
     }
 }

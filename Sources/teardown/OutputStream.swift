@@ -24,10 +24,14 @@ final class BackgroundJSONLines: Sendable {
             var completer = BatchCompleter()
             forEach { batch in
                 let digits = batch.timestampDigits
-                completer.complete(&batch) { connection in
-                    var connection = connection
-                    amendment.apply(to: &connection)
-                    stream.append(connection, timestampDigits: digits, file: file)
+                if amendment.isEmpty {
+                    completer.complete(&batch) { stream.append($0, timestampDigits: digits, file: file) }
+                } else {
+                    completer.complete(&batch) { connection in
+                        var connection = connection
+                        amendment.apply(to: &connection)
+                        stream.append(connection, timestampDigits: digits, file: file)
+                    }
                 }
                 if batch.flushes { stream.flush() }
                 batch.removeAll()
