@@ -41,7 +41,9 @@ let package = Package(
         /// The kernel's account (Linux tracefs): resets with their reasons, socket states.
         .target(name: "TeardownKernel", dependencies: ["TeardownAnalysis", "TeardownWire", "TeardownIO"]),
         .target(name: "TeardownExplain", dependencies: ["TeardownAnalysis", "TeardownReport", "TeardownWire"]),
-        .target(name: "TeardownCapture", dependencies: ["CPcap", "TeardownIO", "TeardownWire", "TeardownAnalysis"]),
+        .target(
+            name: "TeardownCapture", dependencies: ["CPcap", "TeardownIO", "TeardownKernel", "TeardownWire", "TeardownAnalysis"]
+        ),
         .target(
             name: "TeardownScenarios",
             dependencies: ["TeardownIO", "TeardownCapture", "TeardownKernel", "TeardownAnalysis", "TeardownWire"]

@@ -100,7 +100,9 @@ struct ZeekEmulation {
 
     @inline(__always)
     mutating func ingest(_ input: ZeekInput, at slot: Int) {
-        if slot >= trackers.count { reserve(max(slot + 1, trackers.count * 2)) }
+        // Doubling while small; past that, as the table grows (``roundEnded``'s capacity), so that
+        // no more views are made (and their memory touched) than the table has slots.
+        if slot >= trackers.count { reserve(max(slot + 1, min(trackers.count * 2, 8192))) }
         trackers[slot].ingest(input)
     }
 
@@ -149,6 +151,8 @@ struct ResultObserver: ConnectionObserver {
     mutating func segment(_ segment: TCPSegment, _ update: SegmentUpdate) {
         zeek?.ingest(ZeekInput(segment, update), at: update.slot)
     }
+
+    mutating func roundEnded(slotCapacity: Int) { zeek?.reserve(slotCapacity) }
 
     mutating func finished(_ connection: borrowing ConnectionState, at slot: Int) {
         var result = TeardownClassifier.classify(connection)

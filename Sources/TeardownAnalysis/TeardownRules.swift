@@ -525,27 +525,27 @@ enum WireCause {
         case .refused:
             return Cause(
                 code: .noListener, source: .wire, certainty: .likely,
-                text: "The SYN was answered by a reset: nothing listened on \(connection.server) (or a firewall refused it).")
+                text: "the SYN was answered by a reset: nothing listened (or a firewall refused it)")
         case .abortive:
             let closedFirst = connection.firstCloser?.rawValue == name || connection.firstCloser == .both
             if closedFirst && connection.bytesAfterFirstFin > 0 {
                 return Cause(
                     code: .dataAfterClose, source: .wire, certainty: .likely,
-                    text: "The \(name) closed while the \(peer) was still sending; data that reaches a closed socket is answered with a reset (RFC 1122 4.2.2.13).")
+                    text: "\(name) closed while the \(peer) was still sending (RFC 1122 4.2.2.13)")
             }
             if connection.notes.contains(.unreadDataSuspected) {
                 return Cause(
                     code: .closeWithUnreadData, source: .wire, certainty: .suspected,
-                    text: "The \(name) closed with data it had received but not read (RFC 2525 2.17): the wire cannot show unread data; its reset acknowledging all of the \(peer)'s data is the shape.")
+                    text: "\(name) closed with received data unread (RFC 2525 2.17), as far as the packets show")
             }
             if resetAcknowledged && connection.finTimes[resetter] == nil {
                 return Cause(
                     code: .lingerZero, source: .wire, certainty: .suspected,
-                    text: "The \(name) reset without a FIN after its data was acknowledged: SO_LINGER {1, 0} then close(), or a close() with data unread, or an abort.")
+                    text: "\(name) reset without a FIN: SO_LINGER {1, 0}, or close() with data unread")
             }
             return Cause(
                 code: .unknown, source: .wire, certainty: .suspected,
-                text: "The segments do not show why the \(name) reset the connection.")
+                text: "the packets do not show why the \(name) reset")
         default:
             return nil
         }

@@ -32,7 +32,7 @@ public enum TerminationSignals {
         var signals = set
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         guard !watching.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        _ = OSThread {
+        OSThread {
             while true {
                 var signals = set
                 var signal: Int32 = 0

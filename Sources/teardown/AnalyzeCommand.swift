@@ -151,7 +151,9 @@ func analyzeFiles(
                     let stream = BackgroundJSONLines(output: output!, file: named ? path : nil, amendment: amendment)
                     lines = stream
                     options.delivery = .batches(stream.append)
-                case .report:
+                case .report(let report):
+                    // The table prints no Zeek fields: their emulation is not run for it.
+                    options.tracksZeek = !(report is TextTableStream)
                     options.delivery = .stream { connection, digits in
                         var connection = connection
                         amendment.apply(to: &connection)

@@ -121,6 +121,28 @@ struct LiveTests {
         #expect(KernelTrace.instances().isEmpty)
     }
 
+    @Test("LoopbackCapture.record keeps the kernel's account: a close() with data unread is close_with_unread_data, from the kernel")
+    func recordWithTheKernelsAccount() throws {
+        let listener = try Listener(ipv6: false, listen: true)
+        let analysis = try LoopbackCapture.record(filter: "tcp port \(listener.address.port)") {
+            let server = OSThread {
+                guard let connection = try? listener.accept() else { return }
+                connection.send("hello world")
+                connection.receiveUntilEOF()
+                connection.close()
+            }
+            let client = try listener.connect()
+            client.waitReadable()
+            client.close()  // 11 bytes never read: the kernel resets
+            server.join()
+        }
+        let connection = try #require(analysis.connections.first)
+        #expect(connection.verdict == .abortive)
+        #expect(connection.cause?.code == .closeWithUnreadData, "\(String(describing: connection.cause))")
+        #expect(connection.cause?.source == (geteuid() == 0 ? .kernel : .wire))
+        #expect(KernelTrace.instances().isEmpty)
+    }
+
     @Test("no tracefs instance of ours is left after kill -9: the next run removes it")
     func killedRunLeavesNoInstance() {
         let result = Command.run(["bash", "-c", """
