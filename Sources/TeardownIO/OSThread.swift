@@ -36,11 +36,16 @@ public final class OSThread: @unchecked Sendable {
         pthread_detach(thread)
     }
 
-    /// Waits for the thread to finish.
+    /// Waits for the thread to finish; called from the thread itself (its owner's last reference
+    /// dropped there), lets it finish on its own instead.
     public func join() {
         guard !joined else { return }
         joined = true
-        pthread_join(thread, nil)
+        if pthread_equal(thread, pthread_self()) != 0 {
+            pthread_detach(thread)
+        } else {
+            pthread_join(thread, nil)
+        }
     }
 
     deinit { join() }

@@ -44,6 +44,9 @@ public final class KernelTrace: @unchecked Sendable {
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in nanoseconds: the trace clock (`mono`) to capture time.
     public let realtimeOffset: Int64
     private let state = Mutex<(events: [KernelEvent], stopped: Bool, partial: String)>(([], false, ""))
+    /// Only one drain at a time (the reading thread's and a caller's).
+    private let draining = Mutex<Void>(())
+    private var reader: OSThread?
     private static let sequence = Atomic<Int>(0)
 
     /// Opens a private instance and starts recording.
@@ -72,6 +75,19 @@ public final class KernelTrace: @unchecked Sendable {
         _ = Self.write("mono", to: path + "/trace_clock")
         _ = Self.write("4096", to: path + "/buffer_size_kb")
         for event in Self.events { _ = Self.write("1", to: "\(path)/events/\(event)/enable") }
+        // Read while the capture runs, so the kernel's buffers do not overrun under load.
+        reader = OSThread { [weak self] in
+            while true {
+                // The trace is held only while draining, so that dropping it still stops it.
+                let goesOn: Bool = {
+                    guard let trace = self, !trace.state.withLock({ $0.stopped }) else { return false }
+                    trace.drain()
+                    return true
+                }()
+                if !goesOn { return }
+                usleep(50_000)
+            }
+        }
         #else
         throw .notLinux
         #endif
@@ -81,6 +97,12 @@ public final class KernelTrace: @unchecked Sendable {
 
     /// Reads what the kernel recorded since the last call (without waiting).
     public func drain() {
+        #if os(Linux)
+        draining.withLock { _ in drainOnce() }
+        #endif
+    }
+
+    private func drainOnce() {
         #if os(Linux)
         let fd = open(path + "/trace_pipe", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return }
@@ -121,6 +143,7 @@ public final class KernelTrace: @unchecked Sendable {
     /// nothing).
     public func stop() {
         guard !state.withLock({ let was = $0.stopped; $0.stopped = true; return was }) else { return }
+        reader?.join()
         drain()
         Self.remove(path)
     }
