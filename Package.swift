@@ -90,7 +90,9 @@ let package = Package(
             dependencies: [
                 "teardown", "TeardownCapture", "TeardownScenarios", "TeardownAnalysis", "TeardownIO", "TeardownExplain",
                 "TeardownKernel", "TeardownTestSupport",
-            ]
+            ],
+            // Programs the tests run (read by path, not built).
+            exclude: ["Programs"]
         ),
         .testTarget(
             name: "TeardownCLITests",

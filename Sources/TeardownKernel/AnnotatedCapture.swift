@@ -5,7 +5,7 @@ import TeardownAnalysis
 import TeardownIO
 import TeardownWire
 
-/// A live capture written as pcapng with the kernel's account inside: a custom block with the
+/// A live capture written as pcapng with the kernel's account inside: custom blocks with the
 /// events (so that `teardown analyze` of the file later gives the same kernel-sourced causes and
 /// states), and a comment on each ending reset saying why it was sent (Wireshark shows it;
 /// `tshark -T fields -e frame.comment`).
@@ -26,7 +26,7 @@ public enum AnnotatedCapture {
             comments["\(from) \(to)"] = "teardown: \(cause.code) (\(source)). \(cause.text)"
         }
         var writer = PcapngWriter()
-        writer.appendCustom(account.block)
+        for block in account.blocks() { writer.appendCustom(block) }
         bytes.withUnsafeBytes { raw in
             var interfaces: [UInt32: Int] = [:]
             // A capture cut short: what was read is written.

@@ -6,7 +6,10 @@ import TeardownWire
 /// order (on loopback the peer's `tcp_receive_reset` can be logged before the sender's
 /// `tcp_send_reset`) nor by socket pointer (hashed, and reused).
 public struct KernelAccount: Sendable {
-    public var events: [KernelEvent]
+    public var events: [KernelEvent] { didSet { bySocket = Self.index(events) } }
+    /// The events by socket (`local`, `remote`), each socket's in the kernel's time order: a
+    /// connection looks up its own instead of scanning every event.
+    private var bySocket: [SocketPair: [KernelEvent]]
     /// CLOCK_REALTIME minus the trace clock, in nanoseconds.
     public var realtimeOffset: Int64
     /// Whether every TCP stack that could answer on the captured addresses is this host's (a
@@ -16,12 +19,70 @@ public struct KernelAccount: Sendable {
 
     public init(events: [KernelEvent], realtimeOffset: Int64, coversEveryStack: Bool = true) {
         self.events = events
+        self.bySocket = Self.index(events)
         self.realtimeOffset = realtimeOffset
         self.coversEveryStack = coversEveryStack
     }
 
+    private struct SocketPair: Hashable {
+        var local: SocketAddress
+        var remote: SocketAddress
+    }
+
+    private static func index(_ events: [KernelEvent]) -> [SocketPair: [KernelEvent]] {
+        var index: [SocketPair: [KernelEvent]] = [:]
+        for event in events { index[SocketPair(local: event.local, remote: event.remote), default: []].append(event) }
+        for key in index.keys { index[key]!.sort { $0.traceTime < $1.traceTime } }
+        return index
+    }
+
+    /// The events of the sockets of `connection`'s two sides within `window` of capture time, in
+    /// the kernel's time order; the events may come in any order. A connecting socket reports
+    /// SYN_SENT before it has its port, under the same key as every other socket connecting from
+    /// its address to the same peer: of those, the side's is the last one before its first packet.
+    private func events(of connection: Connection, within window: ClosedRange<Int64>) -> [KernelEvent] {
+        let (client, server) = (connection.client, connection.server)
+        var mine: [KernelEvent] = []
+        // A socket's events start after the connection's first packet (its SYN, its SYN-ACK), and
+        // end where the next socket with the same 4-tuple starts (the reset that follows a CLOSE
+        // is still this one's): a busy host uses a 4-tuple again within a second.
+        let start = connection.firstSeen.nanoseconds - Self.clockError
+        for socket in [SocketPair(local: client, remote: server), SocketPair(local: server, remote: client)] {
+            guard let events = bySocket[socket] else { continue }
+            var begun = false
+            for event in events[firstIndex(in: events, notBefore: start)...] {
+                if time(event).nanoseconds > window.upperBound { break }
+                if case .stateChange(let old, _) = event.kind, ["TCP_LISTEN", "TCP_SYN_SENT", "TCP_CLOSE"].contains(old) {
+                    if begun { break }
+                    begun = true
+                }
+                mine.append(event)
+            }
+        }
+        for (local, remote) in [(client, server), (server, client)] {
+            let unbound = SocketPair(local: SocketAddress(address: local.address, port: 0), remote: remote)
+            guard let events = bySocket[unbound] else { continue }
+            let next = firstIndex(in: events, notBefore: connection.firstSeen.nanoseconds + 1)
+            if next > 0, window.contains(time(events[next - 1]).nanoseconds) { mine.append(events[next - 1]) }
+        }
+        return mine.sorted { $0.traceTime < $1.traceTime }
+    }
+
+    /// The index of the first of `events` (in time order) at or after `nanoseconds` of capture
+    /// time, by bisection.
+    private func firstIndex(in events: [KernelEvent], notBefore nanoseconds: Int64) -> Int {
+        var (low, high) = (0, events.count)
+        while low < high {
+            let middle = (low + high) / 2
+            if time(events[middle]).nanoseconds < nanoseconds { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
     /// How far outside a connection's first and last packet an event may be and still be its.
     static let slack: Int64 = 1_000_000_000
+    /// How far the trace clock, converted, may be from the capture's timestamps.
+    static let clockError: Int64 = 1_000_000
 
     /// The event's time as capture time.
     func time(_ event: KernelEvent) -> Timestamp {
@@ -36,8 +97,7 @@ public struct KernelAccount: Sendable {
     /// Gives `connection` the kernel's cause and states where the events have them.
     public func apply(to connection: inout Connection) {
         let window = (connection.firstSeen.nanoseconds - Self.slack)...(connection.lastSeen.nanoseconds + Self.slack)
-        // In the kernel's time order (the events may come in any order).
-        let mine = events.filter { window.contains(time($0).nanoseconds) }.sorted { $0.traceTime < $1.traceTime }
+        let mine = events(of: connection, within: window)
         if let resetter = connection.resetBy, connection.verdict == .abortive || connection.verdict == .refused {
             let (local, remote) = resetter == .client ? (connection.client, connection.server) : (connection.server, connection.client)
             let sent = mine.first { event in

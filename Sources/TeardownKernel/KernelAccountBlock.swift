@@ -45,18 +45,31 @@ extension String {
 extension KernelAccount {
     static let header = "teardown kernel account 1"
 
-    /// The account as the data of a pcapng custom block of teardown's: a header, the clock offset,
-    /// whether the capture covered every stack, then the events in the kernel's own line format.
-    public var block: [UInt8] {
-        var text = "\(Self.header)\nrealtime-offset \(realtimeOffset)\ncovers-every-stack \(coversEveryStack)\n"
-        for event in events { text += event.traceLine + "\n" }
-        return Array(text.utf8)
+    /// The account as the data of pcapng custom blocks of teardown's, each holding at most
+    /// `capacity` bytes of events (a reader takes blocks up to 16 MiB; a busy capture's account
+    /// is larger). Each block is a header, the clock offset, whether the capture covered every
+    /// stack, then its events in the kernel's own line format; there is always one.
+    public func blocks(capacity: Int = 1 << 20) -> [[UInt8]] {
+        let head = Array("\(Self.header)\nrealtime-offset \(realtimeOffset)\ncovers-every-stack \(coversEveryStack)\n".utf8)
+        var blocks: [[UInt8]] = []
+        var block = head
+        for event in events {
+            let line = Array((event.traceLine + "\n").utf8)
+            if block.count > head.count && block.count + line.count > head.count + capacity {
+                blocks.append(block)
+                block = head
+            }
+            block += line
+        }
+        blocks.append(block)
+        return blocks
     }
 
     /// The account kept in a custom block (``block``), or `nil` when the data is not one.
     public init?(block: [UInt8]) {
         let text = String(decoding: block, as: UTF8.self)
-        var lines = text.split(separator: "\n")[...]
+        // Split as bytes (a busy capture's account holds hundreds of thousands of lines).
+        var lines = text.utf8.split(separator: UInt8(ascii: "\n")).map(Substring.init)[...]
         guard lines.popFirst() == Substring(Self.header),
             let offset = lines.popFirst().flatMap({ Int64($0.dropFirst("realtime-offset ".count)) }),
             let covers = lines.popFirst().map({ $0 == "covers-every-stack true" })
@@ -68,17 +81,22 @@ extension KernelAccount {
 /// The kernel's account found in a capture file (a pcapng custom block), applied to each
 /// connection before it is reported, on whichever thread reports it.
 public final class KernelAmendment: Sendable {
-    private let account = Mutex<KernelAccount?>(nil)
-    /// Whether `account` is set: read without the lock for every connection of the (usual) file
-    /// that keeps no account.
+    /// The accounts of the blocks taken, and all of them as one once a connection asked.
+    private let accounts = Mutex<(parts: [KernelAccount], whole: KernelAccount?)>(([], nil))
+    /// Whether an account was found: read without the lock for every connection of the (usual)
+    /// file that keeps no account.
     private let found = Atomic<Bool>(false)
 
     public init() {}
 
-    /// Takes a custom block's data; keeps it when it is a kernel account.
+    /// Takes a custom block's data; keeps it when it is a kernel account (or a part of one: the
+    /// events of several blocks add up).
     public func take(_ data: [UInt8]) {
-        guard let account = KernelAccount(block: data) else { return }
-        self.account.withLock { $0 = account }
+        guard let part = KernelAccount(block: data) else { return }
+        accounts.withLock { accounts in
+            accounts.parts.append(part)
+            accounts.whole = nil
+        }
         found.store(true, ordering: .releasing)
     }
 
@@ -87,7 +105,14 @@ public final class KernelAmendment: Sendable {
 
     /// Gives `connection` the kernel's cause and states, if an account was found.
     public func apply(to connection: inout Connection) {
-        guard !isEmpty, let account = account.withLock({ $0 }) else { return }
-        account.apply(to: &connection)
+        guard !isEmpty else { return }
+        let account = accounts.withLock { accounts -> KernelAccount? in
+            if accounts.whole == nil, var whole = accounts.parts.first {
+                whole.events = accounts.parts.flatMap(\.events)
+                accounts.whole = whole
+            }
+            return accounts.whole
+        }
+        account?.apply(to: &connection)
     }
 }

@@ -48,24 +48,30 @@ public struct KernelEvent: Sendable, Hashable {
 /// known) are skipped: `nil`.
 public enum TraceLineParser {
     public static func parse(_ line: Substring) -> KernelEvent? {
-        // `COMM-PID [CPU] FLAGS TIME: EVENT: FIELDS`; COMM may hold spaces and dashes.
-        guard let bracket = line.firstIndex(of: "[") else { return nil }
-        let task = line[..<bracket].drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()
-        guard let dash = task.lastIndex(of: "-"), let pid = Int32(String(task[task.index(after: dash)...])) else {
-            return nil
-        }
-        let command = String(task[..<dash])
-        let rest = line[line.index(after: bracket)...]
-        guard let firstColon = rest.firstIndex(of: ":") else { return nil }
-        let beforeColon = rest[..<firstColon]
-        guard let time = beforeColon.split(separator: " ").last.flatMap({ Double($0) }) else { return nil }
-        let afterTime = rest[rest.index(after: firstColon)...].drop { $0 == " " }
-        guard let eventColon = afterTime.firstIndex(of: ":") else { return nil }
-        let name = afterTime[..<eventColon]
-        var fields: [Substring: Substring] = [:]
-        for pair in afterTime[afterTime.index(after: eventColon)...].split(separator: " ") {
-            guard let equals = pair.firstIndex(of: "=") else { continue }
-            fields[pair[..<equals]] = pair[pair.index(after: equals)...]
+        // `COMM-PID [CPU] FLAGS TIME: EVENT: FIELDS`; COMM may hold spaces and dashes. Scanned as
+        // bytes: a busy capture's account holds hundreds of thousands of lines.
+        let bytes = line.utf8
+        let (space, colon) = (UInt8(ascii: " "), UInt8(ascii: ":"))
+        guard let bracket = bytes.firstIndex(of: UInt8(ascii: "[")) else { return nil }
+        var (taskStart, taskEnd) = (bytes.startIndex, bracket)
+        while taskStart < taskEnd && bytes[taskStart] == space { bytes.formIndex(after: &taskStart) }
+        while taskEnd > taskStart && bytes[bytes.index(before: taskEnd)] == space { bytes.formIndex(before: &taskEnd) }
+        guard let dash = bytes[taskStart..<taskEnd].lastIndex(of: UInt8(ascii: "-")),
+            let pid = Int32(Substring(bytes[bytes.index(after: dash)..<taskEnd]))
+        else { return nil }
+        let command = String(Substring(bytes[taskStart..<dash]))
+        let rest = bytes[bytes.index(after: bracket)...]
+        guard let firstColon = rest.firstIndex(of: colon) else { return nil }
+        let timeStart = rest[..<firstColon].lastIndex(of: space).map { bytes.index(after: $0) } ?? rest.startIndex
+        guard let time = Double(Substring(bytes[timeStart..<firstColon])) else { return nil }
+        var afterTime = rest[bytes.index(after: firstColon)...]
+        while afterTime.first == space { afterTime = afterTime.dropFirst() }
+        guard let eventColon = afterTime.firstIndex(of: colon) else { return nil }
+        let name = Substring(afterTime[..<eventColon])
+        var fields = TraceFields()
+        for pair in afterTime[bytes.index(after: eventColon)...].split(separator: space) {
+            guard let equals = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            fields.pairs.append((Substring(pair[..<equals]), Substring(pair[bytes.index(after: equals)...])))
         }
         switch name {
         case "tcp_send_reset":
@@ -110,7 +116,7 @@ public enum TraceLineParser {
     }
 
     /// The `sport`/`dport` and `saddr`/`daddr` fields (IPv4), or `saddrv6`/`daddrv6` for IPv6.
-    static func endpoints(_ fields: [Substring: Substring]) -> (SocketAddress, SocketAddress)? {
+    static func endpoints(_ fields: TraceFields) -> (SocketAddress, SocketAddress)? {
         guard let sport = fields["sport"].flatMap({ UInt16($0) }), let dport = fields["dport"].flatMap({ UInt16($0) }) else {
             return nil
         }
@@ -119,5 +125,14 @@ public enum TraceLineParser {
             let destination = (ipv6 ? fields["daddrv6"] : fields["daddr"]).flatMap({ IPAddress(String($0)) })
         else { return nil }
         return (SocketAddress(address: source, port: sport), SocketAddress(address: destination, port: dport))
+    }
+}
+
+/// An event's `name=value` fields, looked up by name (a handful per line: a scan beats hashing).
+struct TraceFields {
+    var pairs: [(name: Substring, value: Substring)] = []
+
+    subscript(name: String) -> Substring? {
+        pairs.first { $0.name == name }?.value
     }
 }

@@ -43,7 +43,7 @@ public final class KernelTrace: @unchecked Sendable {
     public let path: String
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in nanoseconds: the trace clock (`mono`) to capture time.
     public let realtimeOffset: Int64
-    private let state = Mutex<(events: [KernelEvent], stopped: Bool, partial: String)>(([], false, ""))
+    private let state = Mutex<(events: [KernelEvent], stopped: Bool, partial: String, lost: Int)>(([], false, "", 0))
     /// Only one drain at a time (the reading thread's and a caller's).
     private let draining = Mutex<Void>(())
     private var reader: OSThread?
@@ -67,11 +67,7 @@ public final class KernelTrace: @unchecked Sendable {
         Self.removeStale()
         path = "\(Self.root)/instances/\(Self.prefix)\(getpid())-\(Self.sequence.add(1, ordering: .relaxed).newValue)"
         guard mkdir(path, 0o700) == 0 else { throw .noTracefs("cannot create \(path): \(String(cString: strerror(errno)))") }
-        var realtime = timespec(), monotonic = timespec()
-        clock_gettime(CLOCK_REALTIME, &realtime)
-        clock_gettime(CLOCK_MONOTONIC, &monotonic)
-        realtimeOffset =
-            (Int64(realtime.tv_sec) - Int64(monotonic.tv_sec)) * 1_000_000_000 + Int64(realtime.tv_nsec - monotonic.tv_nsec)
+        realtimeOffset = Self.realtimeOffset()
         _ = Self.write("mono", to: path + "/trace_clock")
         _ = Self.write("4096", to: path + "/buffer_size_kb")
         for event in Self.events { _ = Self.write("1", to: "\(path)/events/\(event)/enable") }
@@ -95,6 +91,29 @@ public final class KernelTrace: @unchecked Sendable {
 
     deinit { stop() }
 
+    /// CLOCK_REALTIME minus CLOCK_MONOTONIC, from the closest of several readings: a thread
+    /// preempted between two clock reads (a busy machine) would be off by milliseconds, more than
+    /// the join allows.
+    static func realtimeOffset() -> Int64 {
+        #if os(Linux)
+        func nanoseconds(_ clock: clockid_t) -> Int64 {
+            var time = timespec()
+            clock_gettime(clock, &time)
+            return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+        }
+        var best: (span: Int64, offset: Int64) = (.max, 0)
+        for _ in 0..<16 {
+            let before = nanoseconds(CLOCK_MONOTONIC)
+            let realtime = nanoseconds(CLOCK_REALTIME)
+            let after = nanoseconds(CLOCK_MONOTONIC)
+            if after - before < best.span { best = (after - before, realtime - (before + (after - before) / 2)) }
+        }
+        return best.offset
+        #else
+        return 0
+        #endif
+    }
+
     /// Reads what the kernel recorded since the last call (without waiting).
     public func drain() {
         #if os(Linux)
@@ -114,11 +133,17 @@ public final class KernelTrace: @unchecked Sendable {
             if got <= 0 { break }
             text += String(decoding: buffer[..<got], as: UTF8.self)
         }
+        let all = state.withLock { state in
+            defer { state.partial = "" }
+            return state.partial + text
+        }
+        // Split as bytes, parsed outside the lock.
+        var lines = all.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let partial = all.utf8.last == UInt8(ascii: "\n") ? "" : String(Substring(lines.removeLast()))
+        let events = lines.compactMap { TraceLineParser.parse(Substring($0)) }
         state.withLock { state in
-            let all = state.partial + text
-            var lines = all.split(separator: "\n", omittingEmptySubsequences: false)
-            state.partial = all.hasSuffix("\n") ? "" : String(lines.removeLast())
-            for line in lines { if let event = TraceLineParser.parse(line) { state.events.append(event) } }
+            state.partial = partial
+            state.events += events
         }
         #endif
     }
@@ -126,8 +151,11 @@ public final class KernelTrace: @unchecked Sendable {
     /// The events read so far.
     public var events: [KernelEvent] { state.withLock { $0.events } }
 
-    /// Events the kernel could not keep (its per-CPU buffers overran).
-    public var lostEvents: Int {
+    /// Events the kernel could not keep (its per-CPU buffers overran), counted when it stopped
+    /// (the instance is gone after that).
+    public var lostEvents: Int { state.withLock { $0.lost } }
+
+    private func countLostEvents() -> Int {
         var lost = 0
         var cpu = 0
         while let stats = Self.read("\(path)/per_cpu/cpu\(cpu)/stats") {
@@ -145,6 +173,8 @@ public final class KernelTrace: @unchecked Sendable {
         guard !state.withLock({ let was = $0.stopped; $0.stopped = true; return was }) else { return }
         reader?.join()
         drain()
+        let lost = countLostEvents()
+        state.withLock { $0.lost = lost }
         Self.remove(path)
     }
 

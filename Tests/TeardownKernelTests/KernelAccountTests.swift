@@ -59,7 +59,7 @@ struct KernelAccountTests {
     }
 
     @Test("the join goes by 4-tuple and time: the reset's reason becomes the cause, whatever order the events came in")
-    func join() {
+    func join() throws {
         // The trace clock reads 2822.2933 s when the capture's clock reads 1 700 000 000.0 s.
         let offset = Int64(1_700_000_000 * 1e9) - Int64(2822.2933 * 1e9)
         for events in [Self.recorded, Self.recorded.reversed(), Self.recorded.shuffled()] {
@@ -72,6 +72,19 @@ struct KernelAccountTests {
             #expect(close.states.client.map(\.state) == [.synSent, .established, .finWait1, .finWait2, .closed])
             #expect(close.states.server.map(\.state) == [.synReceived, .established, .closeWait, .closed])
         }
+        // The same 4-tuples used again half a second later (a busy client's ports come round):
+        // those events belong to the next connection.
+        let again = KernelAccount(
+            events: Self.recorded + Self.recorded.map { var event = $0; event.traceTime += 0.5; return event }, realtimeOffset: offset)
+        var first = Self.abortive(client: "127.0.0.1:45114", server: "127.0.0.1:42167", at: 1_700_000_000.0)
+        again.apply(to: &first)
+        #expect(first.states.client.map(\.state) == [.synSent, .established, .finWait1, .finWait2, .closed])
+        #expect(first.states.server.map(\.state) == [.synReceived, .established, .closeWait, .closed])
+        var second = Self.abortive(client: "127.0.0.1:45114", server: "127.0.0.1:42167", at: 1_700_000_000.5)
+        again.apply(to: &second)
+        #expect(second.states.client.map(\.state) == [.synSent, .established, .finWait1, .finWait2, .closed])
+        let later = try #require(second.states.client.first).at.nanoseconds - (try #require(first.states.client.first)).at.nanoseconds
+        #expect(abs(later - 500_000_000) < 1_000, "the second connection's own SYN_SENT")
         let account = KernelAccount(events: Self.recorded, realtimeOffset: Int64(1_700_000_000 * 1e9) - Int64(2823.0 * 1e9))
         var refused = Self.abortive(client: "127.0.0.1:57906", server: "127.0.0.1:41943", at: 1_700_000_000.05, resetter: .server, verdict: .refused)
         account.apply(to: &refused)
@@ -137,10 +150,37 @@ struct KernelAccountBlockTests {
     @Test("an account survives a custom block: the same events, offset and coverage")
     func roundTrip() throws {
         let account = KernelAccount(events: KernelAccountTests.recorded, realtimeOffset: 1_234_567_890, coversEveryStack: true)
-        let back = try #require(KernelAccount(block: account.block))
+        let blocks = account.blocks()
+        #expect(blocks.count == 1)
+        let back = try #require(KernelAccount(block: blocks[0]))
         #expect(back.events == account.events)
         #expect(back.realtimeOffset == 1_234_567_890 && back.coversEveryStack)
         #expect(KernelAccount(block: Array("not an account".utf8)) == nil)
+        let empty = KernelAccount(events: [], realtimeOffset: 5, coversEveryStack: false).blocks()
+        #expect(empty.count == 1 && KernelAccount(block: empty[0])?.coversEveryStack == false, "no events: still one block")
+    }
+
+    @Test("a large account is split into blocks of bounded size that add up to it again")
+    func split() throws {
+        // A busy capture's account: 10 000 connections' events took 28 MB, more than a reader
+        // takes in one block.
+        let recorded = KernelAccountTests.recorded
+        var events: [KernelEvent] = []
+        for round in 0..<60 {
+            events += recorded.map { var event = $0; event.traceTime += Double(round) * 10; return event }
+        }
+        let account = KernelAccount(events: events, realtimeOffset: 0)
+        let blocks = account.blocks(capacity: 64 << 10)
+        let everyEvent = blocks.reduce(0) { $0 + $1.count }
+        #expect(blocks.count == (everyEvent + (64 << 10) - 1) / (64 << 10), "blocks filled before the next one starts")
+        #expect(blocks.allSatisfy { $0.count <= (64 << 10) + 100 })
+        let amendment = KernelAmendment()
+        for block in blocks { amendment.take(block) }
+        // The last round's close: its cause comes from the last block.
+        var close = KernelAccountTests.abortive(client: "127.0.0.1:45114", server: "127.0.0.1:42167", at: 2822.2933 + 590)
+        amendment.apply(to: &close)
+        #expect(close.cause?.kernelReason == "TCP_ABORT_ON_DATA")
+        #expect(close.states.client.map(\.state) == [.synSent, .established, .finWait1, .finWait2, .closed])
     }
 
     @Test("a pcapng with the block and commented packets reads back: the block reaches the analysis, the packets are the same")
@@ -151,7 +191,8 @@ struct KernelAccountBlockTests {
         c.rst(.server)
         var writer = PcapngWriter()
         let account = KernelAccount(events: KernelAccountTests.recorded, realtimeOffset: 0)
-        writer.appendCustom(account.block)
+        let written = account.blocks(capacity: 4096)
+        for block in written { writer.appendCustom(block) }
         let interface = writer.addInterface(linkType: 1, snapshotLength: 262_144)
         for (index, segment) in c.segments.enumerated() {
             let frame = PcapWriter.frame(segment)
@@ -165,7 +206,11 @@ struct KernelAccountBlockTests {
         let analysis = writer.bytes.withUnsafeBytes { CaptureAnalyzer.analyze(ByteView($0), name: "x.pcapng", options: options) }
         #expect(analysis.error == nil && analysis.format == .pcapng)
         #expect(analysis.connections.map(\.verdict) == [.abortive])
-        #expect(blocks.count == 1)
-        #expect(KernelAccount(block: blocks[0])?.events == account.events)
+        #expect(written.count > 1 && blocks.count == written.count)
+        // As written, up to the zeros that pad a block to 32 bits.
+        #expect(zip(blocks, written).allSatisfy { read, wrote in
+            read.starts(with: wrote) && read.dropFirst(wrote.count).allSatisfy { $0 == 0 } && read.count - wrote.count < 4
+        })
+        #expect(blocks.flatMap { KernelAccount(block: $0)?.events ?? [] } == account.events)
     }
 }
