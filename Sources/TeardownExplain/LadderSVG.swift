@@ -36,19 +36,19 @@ public enum LadderSVG {
         var footer: [String] = []
         var y = laneBottom + 30
         for hint in explanation.hints {
-            for line in wrap("cause (\(hint.confidence.rawValue)): \(hint.text)", width: 130) {
+            for line in LadderText.wrap("cause (\(hint.confidence.rawValue)): \(hint.text)", width: 130) {
                 footer.append(text(line, x: 20, y: y, size: 13, fill: "#57606a"))
                 y += 18
             }
         }
         for state in explanation.stateLines {
-            for line in wrap(state, width: 130) {
+            for line in LadderText.wrap(state, width: 130) {
                 footer.append(text(line, x: 20, y: y, size: 13, fill: stateColor))
                 y += 18
             }
         }
         y += 6
-        for line in wrap("verdict: \(explanation.summary)", width: 120) {
+        for line in LadderText.wrap("verdict: \(explanation.summary)", width: 120) {
             footer.append(text(line, x: 20, y: y, size: 14, fill: "#1f2328", weight: "bold"))
             y += 20
         }
@@ -123,20 +123,5 @@ public enum LadderSVG {
             }
         }
         return out
-    }
-
-    /// Splits `text` at spaces into lines of at most `width` characters.
-    static func wrap(_ text: String, width: Int) -> [String] {
-        var lines: [String] = []
-        var current = ""
-        for word in text.split(separator: " ") {
-            if !current.isEmpty && current.count + 1 + word.count > width {
-                lines.append(current)
-                current = ""
-            }
-            current += current.isEmpty ? String(word) : " " + word
-        }
-        if !current.isEmpty { lines.append(current) }
-        return lines
     }
 }

@@ -88,20 +88,10 @@ extension Scenario {
         "as shutdown, but the client calls close() before the answers: the first answer is met with RST, the next send fails with EPIPE",
         expect: .scenario(.abortive, resetBy: .client, minimumServerBytesLost: 9, cause: .dataAfterClose, client: [.closed], server: [.closed])
     ) { context throws(Errno) in
-        let closed = Event()
-        let server = ServerThread(context.listener) { socket in
-            closed.wait()
+        try clientClosesBeforeAnswers(context) { socket in
             socket.send("Hi, data1")
             socket.send("Hi, data2")
-            socket.receiveUntilEOF()
-            socket.close()
         }
-        let client = try context.listener.connect()
-        client.send("data1")
-        client.send("data2")
-        client.close()
-        closed.signal()
-        return try ApplicationView(client: client, server: server)
     }
 
     static let closeLateReply = Scenario(
@@ -111,13 +101,23 @@ extension Scenario {
             .abortive, resetBy: .client, minimumServerBytesLost: 9, cause: .timeWaitReply, wireCause: .dataAfterClose, client: [.closed],
             server: [.closed])
     ) { context throws(Errno) in
-        let closed = Event()
-        let server = ServerThread(context.listener) { socket in
-            closed.wait()
+        try clientClosesBeforeAnswers(context) { socket in
             // The FIN's delayed ACK (~40 ms) has gone, the orphaned client socket became a
             // FIN_WAIT_2 TIME_WAIT stub: the answer meets that.
             usleep(100_000)
             socket.send("Hi, data1")
+        }
+    }
+
+    /// The client sends "data1" and "data2" and close()s; only then does the server `answer`,
+    /// read to the end and close.
+    private static func clientClosesBeforeAnswers(
+        _ context: ScenarioContext, answer: @escaping @Sendable (Socket) -> Void
+    ) throws(Errno) -> ApplicationView {
+        let closed = Event()
+        let server = ServerThread(context.listener) { socket in
+            closed.wait()
+            answer(socket)
             socket.receiveUntilEOF()
             socket.close()
         }
