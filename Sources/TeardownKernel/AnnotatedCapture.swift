@@ -25,8 +25,20 @@ public enum AnnotatedCapture {
             let source = cause.source == .kernel ? "the kernel: \(cause.kernelReason ?? "no reset sent")" : "from the packets, \(cause.certainty)"
             comments["\(from) \(to)"] = "teardown: \(cause.code) (\(source)). \(cause.text)"
         }
+        let fd = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileAccessError(path: destination, code: errno, operation: "open") }
+        defer { close(fd) }
+        // Written out every megabyte or so, not held whole.
+        var failure: Errno?
+        func writeOut(_ writer: inout PcapngWriter) {
+            guard failure == nil else { return }
+            failure = writer.takeBytes().withUnsafeBytes { writeAll($0, to: fd) }
+        }
         var writer = PcapngWriter()
-        for block in account.blocks() { writer.appendCustom(block) }
+        for block in account.blocks() {
+            writer.appendCustom(block)
+            writeOut(&writer)
+        }
         bytes.withUnsafeBytes { raw in
             var interfaces: [UInt32: Int] = [:]
             // A capture cut short: what was read is written.
@@ -47,13 +59,10 @@ public enum AnnotatedCapture {
                 writer.appendPacket(
                     interface: interface, timestamp: record.timestamp, captured: record.bytes.copiedBytes(),
                     originalLength: record.originalLength, comment: comment)
+                if writer.bytes.count >= 1 << 20 { writeOut(&writer) }
             }
         }
-        let fd = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileAccessError(path: destination, code: errno, operation: "open") }
-        defer { close(fd) }
-        if let error = writer.bytes.withUnsafeBytes({ writeAll($0, to: fd) }) {
-            throw FileAccessError(path: destination, code: error.code, operation: "write")
-        }
+        writeOut(&writer)
+        if let failure { throw FileAccessError(path: destination, code: failure.code, operation: "write") }
     }
 }

@@ -1,4 +1,5 @@
-/// Writes a pcapng file (little-endian, nanosecond timestamps) into memory: a section header,
+/// Writes a pcapng file (little-endian, nanosecond timestamps) into memory (all of it, or piece by
+/// piece with ``takeBytes()``): a section header,
 /// interface descriptions, enhanced packet blocks with an optional comment (which Wireshark shows,
 /// `tshark -T fields -e frame.comment`), and custom blocks of this project's (``privateEnterprise``)
 /// that other tools skip and keep.
@@ -10,6 +11,13 @@ public struct PcapngWriter {
     /// The private enterprise number of teardown's custom blocks: 32473, the one RFC 5612 sets
     /// aside for documentation and examples (no number of its own is registered).
     public static let privateEnterprise: UInt32 = 32473
+
+    /// The bytes appended since the last call (or since the start), handed over and cleared: a
+    /// long file is written out as it is made instead of held whole.
+    public mutating func takeBytes() -> [UInt8] {
+        defer { bytes.removeAll(keepingCapacity: true) }
+        return bytes
+    }
 
     /// Starts the file with a section header naming `application`.
     public init(application: String = "teardown") {

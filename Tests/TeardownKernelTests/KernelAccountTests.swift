@@ -200,6 +200,22 @@ struct KernelAccountBlockTests {
                 interface: interface, timestamp: segment.timestamp, captured: frame, originalLength: frame.count,
                 comment: index == c.segments.count - 1 ? "teardown: the reset's cause" : nil)
         }
+        // Written out piece by piece (as a long capture is), the file is the same.
+        var pieces = PcapngWriter()
+        var file: [UInt8] = []
+        for block in written {
+            pieces.appendCustom(block)
+            file += pieces.takeBytes()
+        }
+        let again = pieces.addInterface(linkType: 1, snapshotLength: 262_144)
+        for (index, segment) in c.segments.enumerated() {
+            let frame = PcapWriter.frame(segment)
+            pieces.appendPacket(
+                interface: again, timestamp: segment.timestamp, captured: frame, originalLength: frame.count,
+                comment: index == c.segments.count - 1 ? "teardown: the reset's cause" : nil)
+            file += pieces.takeBytes()
+        }
+        #expect(pieces.bytes.isEmpty && file == writer.bytes)
         var blocks: [[UInt8]] = []
         var options = AnalysisOptions()
         options.onCustomBlock = { blocks.append($0) }
