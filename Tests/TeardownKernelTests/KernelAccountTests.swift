@@ -189,32 +189,30 @@ struct KernelAccountBlockTests {
         c.handshake()
         c.data(.client, 27)
         c.rst(.server)
-        var writer = PcapngWriter()
         let account = KernelAccount(events: KernelAccountTests.recorded, realtimeOffset: 0)
         let written = account.blocks(capacity: 4096)
-        for block in written { writer.appendCustom(block) }
-        let interface = writer.addInterface(linkType: 1, snapshotLength: 262_144)
-        for (index, segment) in c.segments.enumerated() {
-            let frame = PcapWriter.frame(segment)
-            writer.appendPacket(
-                interface: interface, timestamp: segment.timestamp, captured: frame, originalLength: frame.count,
-                comment: index == c.segments.count - 1 ? "teardown: the reset's cause" : nil)
+        /// The file, `taken` out of the writer after each block (as a long capture is written).
+        func write(taking taken: inout [UInt8]?) -> PcapngWriter {
+            var writer = PcapngWriter()
+            for block in written {
+                writer.appendCustom(block)
+                taken? += writer.takeBytes()
+            }
+            let interface = writer.addInterface(linkType: 1, snapshotLength: 262_144)
+            for (index, segment) in c.segments.enumerated() {
+                let frame = PcapWriter.frame(segment)
+                writer.appendPacket(
+                    interface: interface, timestamp: segment.timestamp, captured: frame, originalLength: frame.count,
+                    comment: index == c.segments.count - 1 ? "teardown: the reset's cause" : nil)
+                taken? += writer.takeBytes()
+            }
+            return writer
         }
-        // Written out piece by piece (as a long capture is), the file is the same.
-        var pieces = PcapngWriter()
-        var file: [UInt8] = []
-        for block in written {
-            pieces.appendCustom(block)
-            file += pieces.takeBytes()
-        }
-        let again = pieces.addInterface(linkType: 1, snapshotLength: 262_144)
-        for (index, segment) in c.segments.enumerated() {
-            let frame = PcapWriter.frame(segment)
-            pieces.appendPacket(
-                interface: again, timestamp: segment.timestamp, captured: frame, originalLength: frame.count,
-                comment: index == c.segments.count - 1 ? "teardown: the reset's cause" : nil)
-            file += pieces.takeBytes()
-        }
+        var whole: [UInt8]? = nil
+        let writer = write(taking: &whole)
+        // Written out piece by piece, the file is the same.
+        var file: [UInt8]? = []
+        let pieces = write(taking: &file)
         #expect(pieces.bytes.isEmpty && file == writer.bytes)
         var blocks: [[UInt8]] = []
         var options = AnalysisOptions()
