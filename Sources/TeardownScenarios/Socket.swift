@@ -193,6 +193,9 @@ public final class Event: @unchecked Sendable {
 
     public init() {
         _ = fds.withUnsafeMutableBufferPointer { pipe($0.baseAddress!) }
+        // Close-on-exec: a program spawned meanwhile must not hold it (fork-shared's child is
+        // forked, not exec'd, and keeps it).
+        for fd in fds where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     }
 
     deinit {

@@ -50,6 +50,9 @@ public enum Command {
         pipe(&outPipe)
         pipe(&errPipe)
         pipe(&inPipe)
+        // Close-on-exec: a command other tests start meanwhile must not hold these open (our
+        // reads would wait for it to end). The spawned command gets its copies by dup2.
+        for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -86,9 +89,12 @@ public enum Command {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !open.isEmpty {
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            guard poll(&fds, nfds_t(fds.count), 60_000) > 0 else { break }
+            let ready = poll(&fds, nfds_t(fds.count), 60_000)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { break }
             for entry in fds where entry.revents != 0 {
-                let got = read(entry.fd, &buffer, buffer.count)
+                var got = read(entry.fd, &buffer, buffer.count)
+                while got < 0 && errno == EINTR { got = read(entry.fd, &buffer, buffer.count) }
                 if got <= 0 {
                     close(entry.fd)
                     open.removeAll { $0 == entry.fd }
