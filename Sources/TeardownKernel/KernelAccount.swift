@@ -6,16 +6,16 @@ import TeardownWire
 /// order (on loopback the peer's `tcp_receive_reset` can be logged before the sender's
 /// `tcp_send_reset`) nor by socket pointer (hashed, and reused).
 public struct KernelAccount: Sendable {
-    public var events: [KernelEvent] { didSet { bySocket = Self.index(events) } }
+    public let events: [KernelEvent]
     /// The events by socket (`local`, `remote`), each socket's in the kernel's time order: a
     /// connection looks up its own instead of scanning every event.
-    private var bySocket: [SocketPair: [KernelEvent]]
+    private let bySocket: [SocketPair: [KernelEvent]]
     /// CLOCK_REALTIME minus the trace clock, in nanoseconds.
-    public var realtimeOffset: Int64
+    public let realtimeOffset: Int64
     /// Whether every TCP stack that could answer on the captured addresses is this host's (a
     /// loopback capture): a reset the kernel did not report was then sent by something else
     /// (`foreign_reset`).
-    public var coversEveryStack: Bool
+    public let coversEveryStack: Bool
 
     public init(events: [KernelEvent], realtimeOffset: Int64, coversEveryStack: Bool = true) {
         self.events = events

@@ -65,24 +65,45 @@ extension KernelAccount {
         return blocks
     }
 
-    /// The account kept in a custom block (``block``), or `nil` when the data is not one.
+    /// One custom block's part of an account: its events, and the settings every block repeats.
+    struct Part {
+        var events: [KernelEvent]
+        var realtimeOffset: Int64
+        var coversEveryStack: Bool
+
+        /// The part kept in a custom block (``KernelAccount/blocks(capacity:)``), or `nil` when the
+        /// data is not one.
+        init?(block: [UInt8]) {
+            let text = String(decoding: block, as: UTF8.self)
+            // Split as bytes (a busy capture's account holds hundreds of thousands of lines).
+            var lines = text.utf8.split(separator: UInt8(ascii: "\n")).map(Substring.init)[...]
+            guard lines.popFirst() == Substring(KernelAccount.header),
+                let offset = lines.popFirst().flatMap({ Int64($0.dropFirst("realtime-offset ".count)) }),
+                let covers = lines.popFirst().map({ $0 == "covers-every-stack true" })
+            else { return nil }
+            self.init(events: lines.compactMap(TraceLineParser.parse), realtimeOffset: offset, coversEveryStack: covers)
+        }
+
+        init(events: [KernelEvent], realtimeOffset: Int64, coversEveryStack: Bool) {
+            self.events = events
+            self.realtimeOffset = realtimeOffset
+            self.coversEveryStack = coversEveryStack
+        }
+    }
+
+    /// The account kept in one custom block (``blocks(capacity:)``), or `nil` when the data is
+    /// not one.
     public init?(block: [UInt8]) {
-        let text = String(decoding: block, as: UTF8.self)
-        // Split as bytes (a busy capture's account holds hundreds of thousands of lines).
-        var lines = text.utf8.split(separator: UInt8(ascii: "\n")).map(Substring.init)[...]
-        guard lines.popFirst() == Substring(Self.header),
-            let offset = lines.popFirst().flatMap({ Int64($0.dropFirst("realtime-offset ".count)) }),
-            let covers = lines.popFirst().map({ $0 == "covers-every-stack true" })
-        else { return nil }
-        self.init(events: lines.compactMap(TraceLineParser.parse), realtimeOffset: offset, coversEveryStack: covers)
+        guard let part = Part(block: block) else { return nil }
+        self.init(events: part.events, realtimeOffset: part.realtimeOffset, coversEveryStack: part.coversEveryStack)
     }
 }
 
-/// The kernel's account found in a capture file (a pcapng custom block), applied to each
+/// The kernel's account found in a capture file (pcapng custom blocks), applied to each
 /// connection before it is reported, on whichever thread reports it.
 public final class KernelAmendment: Sendable {
-    /// The accounts of the blocks taken, and all of them as one once a connection asked.
-    private let accounts = Mutex<(parts: [KernelAccount], whole: KernelAccount?)>(([], nil))
+    /// The parts of the blocks taken, and all of them as one account once a connection asked.
+    private let accounts = Mutex<(parts: [KernelAccount.Part], whole: KernelAccount?)>(([], nil))
     /// Whether an account was found: read without the lock for every connection of the (usual)
     /// file that keeps no account.
     private let found = Atomic<Bool>(false)
@@ -92,7 +113,7 @@ public final class KernelAmendment: Sendable {
     /// Takes a custom block's data; keeps it when it is a kernel account (or a part of one: the
     /// events of several blocks add up).
     public func take(_ data: [UInt8]) {
-        guard let part = KernelAccount(block: data) else { return }
+        guard let part = KernelAccount.Part(block: data) else { return }
         accounts.withLock { accounts in
             accounts.parts.append(part)
             accounts.whole = nil
@@ -107,9 +128,10 @@ public final class KernelAmendment: Sendable {
     public func apply(to connection: inout Connection) {
         guard !isEmpty else { return }
         let account = accounts.withLock { accounts -> KernelAccount? in
-            if accounts.whole == nil, var whole = accounts.parts.first {
-                whole.events = accounts.parts.flatMap(\.events)
-                accounts.whole = whole
+            if accounts.whole == nil, let first = accounts.parts.first {
+                accounts.whole = KernelAccount(
+                    events: accounts.parts.flatMap(\.events), realtimeOffset: first.realtimeOffset,
+                    coversEveryStack: first.coversEveryStack)
             }
             return accounts.whole
         }

@@ -43,9 +43,10 @@ public final class KernelTrace: @unchecked Sendable {
     public let path: String
     /// CLOCK_REALTIME minus CLOCK_MONOTONIC, in nanoseconds: the trace clock (`mono`) to capture time.
     public let realtimeOffset: Int64
-    private let state = Mutex<(events: [KernelEvent], stopped: Bool, partial: String, lost: Int)>(([], false, "", 0))
-    /// Only one drain at a time (the reading thread's and a caller's).
-    private let draining = Mutex<Void>(())
+    private let state = Mutex<(events: [KernelEvent], stopped: Bool, lost: Int)>(([], false, 0))
+    /// The start of a line the last read ended in; held by one drain at a time (the reading
+    /// thread's or a caller's).
+    private let draining = Mutex<[UInt8]>([])
     private var reader: OSThread?
     private static let sequence = Atomic<Int>(0)
 
@@ -119,34 +120,29 @@ public final class KernelTrace: @unchecked Sendable {
     /// Reads what the kernel recorded since the last call (without waiting).
     public func drain() {
         #if os(Linux)
-        draining.withLock { _ in drainOnce() }
+        draining.withLock { partial in drainOnce(after: &partial) }
         #endif
     }
 
-    private func drainOnce() {
+    /// Reads `trace_pipe` to its end; `partial` is the start of a line the last read ended in,
+    /// and becomes that of this read's.
+    private func drainOnce(after partial: inout [UInt8]) {
         #if os(Linux)
         let fd = open(path + "/trace_pipe", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var text = ""
+        var bytes = partial
         while true {
             let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
             if got <= 0 { break }
-            text += String(decoding: buffer[..<got], as: UTF8.self)
+            bytes += buffer[..<got]
         }
-        let all = state.withLock { state in
-            defer { state.partial = "" }
-            return state.partial + text
-        }
-        // Split as bytes, parsed outside the lock.
-        var lines = all.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        let partial = all.utf8.last == UInt8(ascii: "\n") ? "" : String(Substring(lines.removeLast()))
-        let events = lines.compactMap { TraceLineParser.parse(Substring($0)) }
-        state.withLock { state in
-            state.partial = partial
-            state.events += events
-        }
+        // Lines split as bytes (a busy loopback makes thousands a second), parsed outside the lock.
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        partial = Array(lines.removeLast())
+        let events = lines.compactMap { TraceLineParser.parse(Substring(decoding: $0, as: UTF8.self)) }
+        state.withLock { $0.events += events }
         #endif
     }
 
