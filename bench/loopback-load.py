@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Loopback load for the kernel's account (issue 21): N short connections on 127.0.0.1, as fast as
-one client can make them. The client sends 2 bytes, the server answers 3 and closes first.
+"""Loopback load for the kernel's account (issue 21): N short connections on
+127.0.0.1, as fast as one client can make them. The client sends 2 bytes, the
+server answers 3 and closes first.
 
-    sudo .build/release/teardown capture --format summary -w /tmp/load.pcapng -- python3 bench/loopback-load.py 30000
-    sudo .build/release/teardown capture --format summary --no-kernel-events -- python3 bench/loopback-load.py 30000
+    sudo .build/release/teardown capture --format summary -w /tmp/load.pcapng \
+        -- python3 bench/loopback-load.py 30000
+    sudo .build/release/teardown capture --format summary --no-kernel-events \
+        -- python3 bench/loopback-load.py 30000
 
-teardown says on standard error how many events the kernel's buffers lost, if any; then
-`teardown analyze --format json /tmp/load.pcapng` shows each connection's states from the kernel.
-Results: bench/RESULTS.md, "The kernel's account under a loopback load".
+teardown says on standard error how many events the kernel's buffers lost, if
+any; then `teardown analyze --format json /tmp/load.pcapng` shows each
+connection's states from the kernel. Results: bench/RESULTS.md, "The kernel's
+account under a loopback load".
 """
 import socket
 import sys
