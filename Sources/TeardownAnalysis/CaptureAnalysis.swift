@@ -25,6 +25,10 @@ public struct CaptureAnalysis: Sendable {
     public var undecodablePackets = 0
     /// Records the filter rejected.
     public var filteredPackets = 0
+    /// TCP segments that came after their connection had ended and was reported (a retransmitted
+    /// reset, an answer from TIME_WAIT): counted here, never a connection of their own
+    /// (contract 1.1).
+    public var lateSegments = 0
     /// Packets the kernel dropped during a live capture (libpcap's `ps_drop`); 0 for files.
     public var droppedPackets = 0
     /// Packets on interfaces whose link type is not supported (pcapng).
@@ -348,6 +352,7 @@ public enum CaptureAnalyzer {
             analysis.error = .unsupportedLinkType(unsupported)
         }
         table.finishAll(observer: &observer)
+        analysis.lateSegments = table.lateSegments
         if selector != nil { analysis.selectedIDs = selection.ids }
         return analysis
     }

@@ -12,9 +12,10 @@ struct ConnectionState: Sendable {
     var a = EndpointState()
     var b = EndpointState()
 
-    /// How the client was identified: by its SYN, by the SYN-ACK it received, or as the sender of
-    /// the first captured packet (then the connection is partial).
-    enum ClientEvidence: Int, Sendable { case firstPacket = 0, synACK = 1, syn = 2 }
+    /// How the client was identified: by its SYN, by the SYN-ACK it received, as the client of the
+    /// connection this one resumes (contract 1.1, `resumed`), or as the sender of the first
+    /// captured packet (then the connection is partial).
+    enum ClientEvidence: Int, Sendable { case firstPacket = 0, synACK = 1, syn = 2, resumed = 3 }
 
     /// The facts that belong to the connection rather than to one endpoint.
     struct Facts: Sendable {
@@ -57,7 +58,7 @@ struct ConnectionState: Sendable {
 
 /// A small set of ``Note`` values in one word.
 struct NoteSet: Sendable, Hashable {
-    /// 16 bits (for 9 notes) keep the connection state within 5 cache lines.
+    /// 16 bits (for 12 notes) keep the connection state within 5 cache lines.
     private var bits: UInt16 = 0
 
     mutating func insert(_ note: Note) { bits |= note.bit }
@@ -81,6 +82,9 @@ extension Note {
         case .unreadDataSuspected: return 1 << 6
         case .packetsMissing: return 1 << 7
         case .oneSided: return 1 << 8
+        case .keepalive: return 1 << 9
+        case .evicted: return 1 << 10
+        case .resumed: return 1 << 11
         }
     }
 }

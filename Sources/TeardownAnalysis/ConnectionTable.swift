@@ -8,17 +8,28 @@ public struct TrackingLimits: Sendable, Hashable {
     /// segments (retransmitted FINs, answers from TIME_WAIT) still find it.
     public var linger: Double = 5
     /// Capture-time seconds without a packet after which a connection is reported as it stands
-    /// (`open`, `half-closed`, ...) and forgotten.
-    public var idleTimeout: Double = 300
+    /// (`open`, `half-closed`, ...) and forgotten, and the next packet on its tuple starts a new
+    /// one: Zeek's `tcp_inactivity_timeout`. `nil` (the default): time alone never ends a
+    /// connection (contract 1.1).
+    public var idleTimeout: Double?
     /// Most connections held after each expiry round; beyond it, the least recently active ones
     /// (ended and lingering or not) are reported as they stand, a few hundred a round.
     public var maximumConnections = 65_536
 
-    public init(linger: Double = 5, idleTimeout: Double = 300, maximumConnections: Int = 65_536) {
+    public init(linger: Double = 5, idleTimeout: Double? = nil, maximumConnections: Int = 65_536) {
         self.linger = linger
         self.idleTimeout = idleTimeout
         self.maximumConnections = maximumConnections
     }
+
+    /// Zeek's own row boundaries (`tcp_close_delay` 5 s, `tcp_inactivity_timeout` 300 s): a packet
+    /// that comes after them starts a new connection, as it starts a new conn.log row in Zeek.
+    public static let zeek = TrackingLimits(linger: 5, idleTimeout: 300)
+
+    /// Whether time ends connections (an idle timeout is set): then a packet after the idle
+    /// timeout, or after the linger of a connection that ended, starts a new connection, whatever
+    /// its sequence numbers say.
+    var timeEndsConnections: Bool { idleTimeout != nil }
 }
 
 /// Every TCP connection of a capture, found by 4-tuple in a flat open-addressing table.
@@ -28,8 +39,12 @@ public struct TrackingLimits: Sendable, Hashable {
 /// usually one probe, and no allocation. A SYN that reuses the tuple of an ended connection starts a new one
 /// (contract 1.1); the slot then points at the newest use of the tuple.
 ///
-/// Connections leave the table when their teardown ended and the linger passed, when they were
-/// idle for the idle timeout, or under pressure (``TrackingLimits``).
+/// Connections leave the table when their teardown ended and the linger passed, under pressure
+/// (`evicted`), or, only when an idle timeout is set, when they were idle for it
+/// (``TrackingLimits``). Time alone never ends a connection otherwise: a packet after any silence
+/// continues its connection when its sequence numbers do (contract 1.1), and one that comes after
+/// its connection left is recognised by ``RecentConnections`` (a late segment of an ended
+/// connection, or the `resumed` continuation of an evicted one).
 ///
 /// The table knows only connections and time. What happens to a connection's packets and to the
 /// connection when it leaves is up to a ``ConnectionObserver``, called with the state in place
@@ -53,7 +68,15 @@ struct ConnectionTable: ~Copyable, Sendable {
     private struct Eviction { var cutoff: Int64; var next: Int }
     private let limits: TrackingLimits
     private let lingerNanoseconds: Int64
+    /// `Int64.max` without an idle timeout.
     private let idleNanoseconds: Int64
+    /// The silence below which a packet continues its connection without further checks.
+    private let quietNanoseconds: Int64
+    private var recent: RecentConnections
+
+    /// Segments that came after their connection had ended and lingered (or left): counted, never
+    /// made into a connection of their own (contract 1.1).
+    private(set) var lateSegments = 0
 
     /// The latest capture time seen, in nanoseconds.
     private(set) var now: Int64 = .min
@@ -65,7 +88,9 @@ struct ConnectionTable: ~Copyable, Sendable {
         self.limits = limits
         // Clamped to [0, 10^9 s] so that no setting can overflow the nanosecond arithmetic.
         lingerNanoseconds = Int64(min(max(limits.linger, 0), 1e9) * 1e9)
-        idleNanoseconds = Int64(min(max(limits.idleTimeout, 0), 1e9) * 1e9)
+        idleNanoseconds = limits.idleTimeout.map { Int64(min(max($0, 0), 1e9) * 1e9) } ?? .max
+        quietNanoseconds = min(lingerNanoseconds, idleNanoseconds &- 1)
+        recent = RecentConnections(capacity: limits.timeEndsConnections ? 0 : max(8192, limits.maximumConnections))
         var size = 16
         while size < expectedConnections * 2 { size <<= 1 }
         slots = [UInt64](repeating: 0, count: size)
@@ -149,30 +174,75 @@ struct ConnectionTable: ~Copyable, Sendable {
             if Self.tag(entry) == tag && states[index].key == key {
                 let isSYN = segment.flags.contains(.syn) && !segment.flags.contains(.ack) && !segment.flags.contains(.rst)
                 let reused = isSYN && states[index].isReuse(bySYN: segment, fromA: fromA)
-                if reused || isOver(index, at: time) {
-                    // The old connection stays in `states` (no longer in a slot) until it expires.
-                    let newIndex = insert(
-                        key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: reused, observer: &observer)
-                    slots[slot] = Self.entry(hash, newIndex)
-                    return states[newIndex].id
+                if !reused {
+                    switch continuity(index, segment, fromA: fromA, at: time) {
+                    case .continues:
+                        return update(index, segment, fromA: fromA, packetNumber: packetNumber, observer: &observer)
+                    case .late:
+                        lateSegments += 1
+                        return states[index].id
+                    case .startsAnother:
+                        break
+                    }
                 }
-                return update(index, segment, fromA: fromA, packetNumber: packetNumber, observer: &observer)
+                // The old connection stays in `states` (no longer in a slot) until it expires.
+                let newIndex = insert(
+                    key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: reused, observer: &observer)
+                slots[slot] = Self.entry(hash, newIndex)
+                return states[newIndex].id
             }
             slot = (slot + 1) & mask
         }
-        let index = insert(key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: false, observer: &observer)
+        var resumed: RecentConnections.Entry?
+        if let earlier = recent.entry(for: key, hash: hash), earlier.isContinued(by: segment, fromA: fromA) {
+            if earlier.ended {
+                lateSegments += 1
+                return earlier.id
+            }
+            resumed = earlier
+            recent.forget(key, hash: hash)
+        }
+        let index = insert(
+            key: key, segment, fromA: fromA, packetNumber: packetNumber, reused: false, resuming: resumed,
+            observer: &observer)
         slots[slot] = Self.entry(hash, index)
         if count * 2 > mask { grow() }
         return states[index].id
     }
 
-    /// Whether a packet at `time` comes too late for the state at `index`: after the linger of a
-    /// connection that ended, or after the idle timeout. Such a packet starts a new connection on
-    /// the tuple. (Reads fields in place: passing the 320-byte state by value would copy it.)
+    /// What a segment (not a SYN that reuses the tuple) is to the connection at `index`.
+    private enum Continuity {
+        /// It belongs to the connection.
+        case continues
+        /// It continues the connection, which had ended and lingered: a late segment, counted only
+        /// (the connection is reported as it stood, whether it left the table yet or not).
+        case late
+        /// It starts another connection on the tuple.
+        case startsAnother
+    }
+
+    /// Whether a segment at `time` continues the connection at `index` (contract 1.1). Only after
+    /// a silence longer than the linger is there anything to decide. (Reads fields in place:
+    /// passing the state by value would copy it.)
     @inline(__always)
-    private func isOver(_ index: Int, at time: Int64) -> Bool {
+    private func continuity(_ index: Int, _ segment: TCPSegment, fromA: Bool, at time: Int64) -> Continuity {
         let quiet = Self.elapsed(from: states[index].lastSeen.nanoseconds, to: time)
-        return quiet >= idleNanoseconds || (quiet > lingerNanoseconds && states[index].hasEnded)
+        return quiet <= quietNanoseconds ? .continues : continuity(index, segment, fromA: fromA, after: quiet)
+    }
+
+    @inline(never)
+    private func continuity(_ index: Int, _ segment: TCPSegment, fromA: Bool, after quiet: Int64) -> Continuity {
+        let ended = states[index].hasEnded
+        if limits.timeEndsConnections {
+            // Zeek's boundaries: time decides alone.
+            return quiet >= idleNanoseconds || (quiet > lingerNanoseconds && ended) ? .startsAnother : .continues
+        }
+        // A connection that has not ended goes on through any gap in its numbers (the capture may
+        // have missed its packets, 1.6); only a SYN whose numbers cannot be its own starts another.
+        // After an end, any segment must continue the numbers to be a late one.
+        if !ended && !segment.flags.contains(.syn) { return .continues }
+        guard states[index].isContinued(by: segment, fromA: fromA) else { return .startsAnother }
+        return ended ? .late : .continues
     }
 
     @inline(__always)
@@ -202,8 +272,10 @@ struct ConnectionTable: ~Copyable, Sendable {
         return states[index].id
     }
 
+    /// Adds a new connection for `segment`; `resuming` is the evicted connection it continues.
     private mutating func insert<Observer: ConnectionObserver>(
-        key: FlowKey, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool, observer: inout Observer
+        key: FlowKey, _ segment: TCPSegment, fromA: Bool, packetNumber: Int, reused: Bool,
+        resuming: RecentConnections.Entry? = nil, observer: inout Observer
     ) -> Int {
         let id = nextID
         nextID += 1
@@ -221,6 +293,11 @@ struct ConnectionTable: ~Copyable, Sendable {
             states.append(ConnectionState(key: key, id: id, timestamp: segment.timestamp), growingTo: grownCapacity)
         }
         if reused { states[index].facts.notes.insert(.portReused) }
+        if let resuming {
+            states[index].facts.notes.insert(.resumed)
+            states[index].facts.clientIsA = resuming.clientIsA
+            states[index].facts.clientEvidence = .resumed
+        }
         count += 1
         _ = update(index, segment, fromA: fromA, packetNumber: packetNumber, observer: &observer)
         return index
@@ -239,10 +316,16 @@ struct ConnectionTable: ~Copyable, Sendable {
         mask = newMask
     }
 
-    /// Tells `observer` that the connection at `index` finished, and removes it from the table.
-    private mutating func remove<Observer: ConnectionObserver>(_ index: Int, observer: inout Observer) {
+    /// Tells `observer` that the connection at `index` finished, and removes it from the table;
+    /// with `remembering`, ``RecentConnections`` keeps what later segments need to find it.
+    private mutating func remove<Observer: ConnectionObserver>(
+        _ index: Int, remembering: Bool = false, observer: inout Observer
+    ) {
         states.withElement(at: index) { observer.finished($0, at: index) }
         let hash = states[index].key.fastHash
+        if remembering && !limits.timeEndsConnections {
+            states.withElement(at: index) { recent.remember($0, hash: hash) }
+        }
         // Find the slot that points at it (none when a reuse of the tuple replaced it) and close
         // the gap by shifting later entries of the probe run back (no tombstones).
         var slot = Int(truncatingIfNeeded: hash >> 32) & mask
@@ -273,19 +356,21 @@ struct ConnectionTable: ~Copyable, Sendable {
     }
 
     /// Removes the connections whose time is up at capture time ``now``, handing each to
-    /// `observer` as it is removed: ended longer than the linger ago, or idle longer than the idle
-    /// timeout. Beyond the maximum, the least recently active eighth goes too, whatever its age (a
-    /// connection that went quiet long ago is the one least likely to see another packet), a few
-    /// each round (``evictLeastRecentlyActive(observer:)``); after the call, at most the maximum
-    /// are held.
+    /// `observer` as it is removed: ended longer than the linger ago, or (only with an idle
+    /// timeout) idle longer than it. Beyond the maximum, the least recently active eighth goes too,
+    /// whatever its age (a connection that went quiet long ago is the one least likely to see
+    /// another packet), a few each round (``evictLeastRecentlyActive(observer:)``); after the call,
+    /// at most the maximum are held.
     mutating func expire<Observer: ConnectionObserver>(observer: inout Observer) {
         while let entry = ended[offset: 0], Self.elapsed(from: entry.at, to: now) > lingerNanoseconds {
             // Ended connections are cold by the time their linger is over: fetch a few ahead.
             if let ahead = ended[offset: 4] { prefetchState(at: Int(ahead.index)) }
             ended.removeFirst()
-            if states[Int(entry.index)].id == entry.id { remove(Int(entry.index), observer: &observer) }
+            if states[Int(entry.index)].id == entry.id {
+                remove(Int(entry.index), remembering: true, observer: &observer)
+            }
         }
-        if Self.elapsed(from: lastIdleSweep, to: now) > idleNanoseconds / 8 {
+        if limits.timeEndsConnections && Self.elapsed(from: lastIdleSweep, to: now) > idleNanoseconds / 8 {
             lastIdleSweep = now
             let idleCutoff = Self.elapsed(from: idleNanoseconds, to: now)
             for index in states.indices where holdsConnection(index, lastSeenBy: idleCutoff) {
@@ -313,7 +398,9 @@ struct ConnectionTable: ~Copyable, Sendable {
             var index = eviction!.next
             while index < states.count && (removed < Self.evictionStep || count > limits.maximumConnections) {
                 if holdsConnection(index, lastSeenBy: cutoff) {
-                    remove(index, observer: &observer)
+                    // Reported before its end: a later packet finds it as `resumed`.
+                    if !states[index].hasEnded { states[index].facts.notes.insert(.evicted) }
+                    remove(index, remembering: true, observer: &observer)
                     removed += 1
                 }
                 index += 1

@@ -17,6 +17,8 @@ public struct ConnectionTracker: ~Copyable {
     public var now: Int64 { table.now }
     /// Connections currently held.
     public var count: Int { table.count }
+    /// Segments that came after their connection had ended and lingered (contract 1.1).
+    public var lateSegments: Int { table.lateSegments }
 
     /// Adds one segment to its connection, creating the connection when needed.
     /// - Parameter packetNumber: the segment's position in the capture (1-based), for ordering facts.

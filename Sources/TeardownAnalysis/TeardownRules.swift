@@ -25,6 +25,53 @@ extension ConnectionState {
     private static func isOwnSYN(_ segment: TCPSegment, of sender: borrowing EndpointState) -> Bool {
         sender.sentSYN && sender.synSequence == segment.sequenceNumber
     }
+
+    /// Whether `segment` continues this connection's sequence spaces (contract 1.1), however long
+    /// the silence before it: time alone never ends a connection, only numbers that cannot
+    /// belong to it do.
+    func isContinued(by segment: TCPSegment, fromA: Bool) -> Bool {
+        fromA
+            ? SequenceSpace.continues(sender: SequenceSpace(a, peer: b), receiver: SequenceSpace(b, peer: a), segment)
+            : SequenceSpace.continues(sender: SequenceSpace(b, peer: a), receiver: SequenceSpace(a, peer: b), segment)
+    }
+}
+
+/// Where one side's sequence numbers stand: enough to tell whether a segment that comes after a
+/// long silence, or after its connection was reported, continues them (contract 1.1).
+struct SequenceSpace: Sendable {
+    /// The sequence number after the side's highest SYN, payload or FIN.
+    var next: UInt32 = 0
+    /// How far below `next` its numbers reach (its whole use so far): retransmissions and
+    /// keepalive probes lie there.
+    var reach: UInt32 = 0
+    /// How far beyond `next` its peer accepts numbers (the peer's window, at least 64 KiB).
+    var window: UInt32 = 65535
+    /// Whether the side was seen at all (an unseen side admits any number).
+    var isKnown = false
+
+    init(_ side: borrowing EndpointState, peer: borrowing EndpointState) {
+        guard side.hasBase else { return }
+        isKnown = true
+        next = side.base &+ UInt32(truncatingIfNeeded: side.highestEnd)
+        reach = UInt32(clamping: max(side.highestEnd, 0))
+        window = max(peer.window, 65535)
+    }
+
+    /// Whether `number` (a sequence number the side sends, or an acknowledgement of them its
+    /// peer sends) lies in this space: at most `reach` (plus one, for a keepalive) below `next`,
+    /// at most `window` beyond it.
+    func admits(_ number: UInt32) -> Bool {
+        guard isKnown else { return true }
+        let delta = Int64(Int32(bitPattern: number &- next))
+        return delta >= -Int64(reach) - 1 && delta <= Int64(window)
+    }
+
+    /// Whether `segment`, from the side of `sender` to that of `receiver`, continues them: its
+    /// sequence number in the sender's space, and its acknowledgement (if any) in the receiver's.
+    static func continues(sender: SequenceSpace, receiver: SequenceSpace, _ segment: TCPSegment) -> Bool {
+        sender.admits(segment.sequenceNumber)
+            && (!segment.flags.contains(.ack) || receiver.admits(segment.acknowledgmentNumber))
+    }
 }
 
 // MARK: - One segment: §§1.2, 1.3, 2.2, 2.3, 3.1
@@ -63,7 +110,7 @@ extension ConnectionState {
                 facts.clientIsA = !fromA
                 facts.clientEvidence = .synACK
             }
-        } else if s.packets == 1 && r.packets == 0 {
+        } else if s.packets == 1 && r.packets == 0 && facts.clientEvidence == .firstPacket {
             facts.clientIsA = fromA
         }
 
@@ -77,6 +124,14 @@ extension ConnectionState {
 
         if flags.contains(.rst) {
             reset(sender: &s, receiver: &r, facts: &facts, segment, fromA: fromA)
+            return
+        }
+        // 1.1 A keepalive probe carries no payload of the connection, whatever its length.
+        if isKeepaliveProbe(segment, sender: s, receiver: r) {
+            facts.notes.insert(.keepalive)
+            if flags.contains(.ack) {
+                acknowledge(sender: &s, receiver: &r, segment.acknowledgmentNumber, at: segment.timestamp)
+            }
             return
         }
 
@@ -146,6 +201,19 @@ extension ConnectionState {
                 facts.notes.insert(.finRetransmitted)
             }
         }
+    }
+
+    /// 1.1 A keepalive probe: an ACK one below the sender's next sequence number, with no payload
+    /// or one byte of it, sent when everything the sender sent was acknowledged (an idle
+    /// connection; a retransmission of a last unacknowledged byte is not one).
+    @inline(__always)
+    private static func isKeepaliveProbe(
+        _ segment: TCPSegment, sender s: borrowing EndpointState, receiver r: borrowing EndpointState
+    ) -> Bool {
+        guard segment.payloadLength <= 1, segment.flags.isDisjoint(with: [.syn, .fin, .rst]), s.hasBase, !s.sentFIN,
+            s.highestEnd >= 1, r.hasAcknowledged, r.highestAcknowledgment >= s.highestEnd
+        else { return false }
+        return s.position(of: segment.sequenceNumber) == s.highestEnd - 1
     }
 
     /// `duplicate_packets`: a segment identical to the sender's previous one, captured twice. Duplicate

@@ -67,6 +67,13 @@ public enum Note: String, Sendable, Hashable, CaseIterable, CustomStringConverti
     case packetsMissing = "packets_missing"
     /// The capture holds packets of one direction only.
     case oneSided = "one_sided"
+    /// Keepalive probes were sent (contract 1.1): never counted as payload or retransmissions.
+    case keepalive = "keepalive"
+    /// The connection table was full: the connection, idle, was reported before its end
+    /// (contract 1.1).
+    case evicted = "evicted"
+    /// The continuation of a connection reported earlier as `evicted`: same client and server.
+    case resumed = "resumed"
 
     public var description: String { rawValue }
 }

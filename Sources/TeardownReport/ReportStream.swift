@@ -63,6 +63,7 @@ public final class JSONDocumentStream: ReportStream {
         json.field("tcpPackets", analysis.tcpPackets)
         json.field("skippedPackets", analysis.skippedPackets)
         json.field("filteredPackets", analysis.filteredPackets)
+        json.field("lateSegments", analysis.lateSegments)
         json.field("truncated", analysis.truncated)
         json.field("error", analysis.error.map(\.description))
         json.endObject()

@@ -73,6 +73,9 @@ public struct TextReport {
         text += "; \(analysis.packets) packets, \(analysis.tcpPackets) TCP"
         if analysis.skippedPackets > 0 { text += ", \(analysis.skippedPackets) skipped" }
         if analysis.filteredPackets > 0 { text += ", \(analysis.filteredPackets) filtered out" }
+        if analysis.lateSegments > 0 {
+            text += ", \(analysis.lateSegments) late (after their connection ended)"
+        }
         if analysis.truncated { text += ", capture cut short" }
         return text
     }

@@ -14,6 +14,7 @@ extension Scenario {
     public static let all: [Scenario] = [
         graceful, halfClose, shutdown, close, closeLateReply, lingerZero, unreadClose, lingerGraceful, halfOpen,
         refused, exitWithoutClose, shutRead, forkShared, simultaneous, finWait2Timeout, socketDestroy, firewallReset,
+        keepalive,
     ]
 
     /// The scenario called `name`, if any.
@@ -32,6 +33,25 @@ extension Scenario {
         let client = try context.listener.connect()
         client.send("hello")
         client.receive(exactly: 5)
+        client.close()
+        return try ApplicationView(client: client, server: server)
+    }
+
+    static let keepalive = Scenario(
+        "keepalive",
+        "client sends \"hello\" and goes quiet with SO_KEEPALIVE (probe after 1 s idle): the kernel's probe sits one below the next sequence number and is answered; then both close",
+        expect: .scenario(.graceful, client: [.timeWait], server: [.closed])
+    ) { context throws(Errno) in
+        let server = ServerThread(context.listener) { socket in
+            socket.receive(exactly: 5)
+            socket.receiveUntilEOF()
+            socket.close()
+        }
+        let client = try context.listener.connect()
+        client.setKeepalive(idle: 1, interval: 1)
+        client.send("hello")
+        // One probe about 1 s after the last packet, answered at once; close before the next.
+        usleep(1_600_000)
         client.close()
         return try ApplicationView(client: client, server: server)
     }

@@ -108,6 +108,20 @@ public final class Socket: @unchecked Sendable {
         }
     }
 
+    /// `SO_KEEPALIVE` with `TCP_KEEPIDLE` and `TCP_KEEPINTVL`: after `idle` seconds without a
+    /// packet the kernel sends a keepalive probe, then one every `interval` seconds while unanswered.
+    public func setKeepalive(idle: Int32, interval: Int32) {
+        for (level, name, value) in [
+            (SOL_SOCKET, SO_KEEPALIVE, Int32(1)), (Int32(IPPROTO_TCP), TCP_KEEPIDLE, idle),
+            (Int32(IPPROTO_TCP), TCP_KEEPINTVL, interval),
+        ] {
+            var value = value
+            if setsockopt(descriptor, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+                note("setsockopt", .current)
+            }
+        }
+    }
+
     /// `TCP_LINGER2`: how long an orphaned socket may wait in FIN_WAIT_2; -1 resets at once.
     public func setFinWait2Timeout(seconds: Int32) {
         var value = seconds

@@ -42,14 +42,20 @@ struct Analyze: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("Name at least one capture file.") }
         if !(0...1e9).contains(linger) { throw ValidationError("--linger must be between 0 and 10^9 seconds.") }
-        if !(0...1e9).contains(idleTimeout) { throw ValidationError("--idle-timeout must be between 0 and 10^9 seconds.") }
+        if let idleTimeout, !(0...1e9).contains(idleTimeout) {
+            throw ValidationError("--idle-timeout must be between 0 and 10^9 seconds.")
+        }
     }
 
     @Option(help: ArgumentHelp("Capture-time seconds a finished connection is kept for late segments.", valueName: "seconds"))
     var linger: Double = 5
 
-    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Report a connection idle this many capture-time seconds as it stands (e.g. open) and forget it.", valueName: "seconds"))
-    var idleTimeout: Double = 300
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: ArgumentHelp(
+            "End a connection idle this many capture-time seconds (Zeek's cut): report it as it stands and start a new one with its next packet. Default: never (contract 1.1), 300 with --format zeek.",
+            valueName: "seconds"))
+    var idleTimeout: Double?
 
     func run() throws {
         StandardOutput.prepare()
@@ -61,7 +67,9 @@ struct Analyze: ParsableCommand {
                 throw ValidationError(error.description)
             }
         }
-        let limits = TrackingLimits(linger: linger, idleTimeout: idleTimeout)
+        // Zeek's log keeps Zeek's own row boundaries: it emulates Zeek.
+        let limits = TrackingLimits(
+            linger: linger, idleTimeout: idleTimeout ?? (report.format == .zeek ? TrackingLimits.zeek.idleTimeout : nil))
         let mode: StreamMode
         switch report.format {
         case .jsonl: mode = .jsonLines

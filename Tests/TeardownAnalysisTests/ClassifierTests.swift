@@ -365,8 +365,35 @@ struct ClassifierTests {
         #expect(!all[0].notes.contains(.portReused))
     }
 
-    @Test("a packet after the linger of an ended connection, or after the idle timeout, starts a new one (1.1)")
-    func lateSegments() {
+    @Test("time alone never ends a connection: after any silence, a segment that continues it belongs to it (1.1)")
+    func continuityAfterSilence() {
+        // A reset connection, and the same reset again 12 s later (a late segment).
+        var reset = Conversation()
+        reset.handshake()
+        reset.rst(.client)
+        reset.time += 12_000_000_000
+        reset.rst(.client)
+        // A keep-alive connection idle for two hours between its last data and its FINs.
+        var idle = Conversation()
+        idle.handshake()
+        idle.data(.client, 7)
+        idle.ack(.server)
+        idle.time += 7_200_000_000_000
+        idle.fin(.client)
+        idle.fin(.server)
+        idle.ack(.client)
+        let resetTracker = reset.tracker()
+        #expect(resetTracker.connections().map(\.verdict) == [.abortive])
+        #expect(resetTracker.connections().first?.packets == 4)
+        #expect(resetTracker.lateSegments == 1)
+        let idleConnections = idle.connections()
+        #expect(idleConnections.map(\.verdict) == [.graceful])
+        #expect(idleConnections.first?.bytes.client == 7)
+        #expect(idleConnections.first?.partial == false)
+    }
+
+    @Test("with Zeek's boundaries (--format zeek, --idle-timeout), a packet after the linger or the idle timeout starts a new one")
+    func zeekBoundaries() {
         var c = Conversation()
         c.handshake()
         c.rst(.client)
@@ -377,17 +404,69 @@ struct ClassifierTests {
         idle.time += 299_999_000_000  // exactly 300 s after the last packet: the idle timeout
         idle.data(.client, 7)
         for (conversation, expected) in [(c, [Verdict.abortive, .open]), (idle, [.open, .open])] {
-            let all = conversation.connections()
+            let all = conversation.connections(limits: .zeek)
             #expect(all.map(\.verdict) == expected)
             #expect(all.last?.partial == true)
             #expect(all.last?.notes.contains(.portReused) == false)
+            // Without an idle timeout the same packets continue the first connection.
+            #expect(conversation.connections().count == 1)
         }
         var within = Conversation()
         within.handshake()
         within.rst(.client)
         within.time += 4_000_000_000
         within.data(.client, 7)
-        #expect(within.connections().count == 1)
+        #expect(within.connections(limits: .zeek).count == 1)
+    }
+
+    @Test("after an end, a segment whose numbers cannot be the connection's starts another; a SYN with a new ISN does on a connection that never ended")
+    func numbersThatCannotBelong() {
+        var c = Conversation()
+        c.handshake()
+        c.rst(.client)
+        c.time += 60_000_000_000
+        c.send(.client, [.psh, .ack], payload: 10, seq: 900_000_000, ack: 77_000_000)
+        let all = c.connections()
+        #expect(all.map(\.verdict) == [.abortive, .open])
+        #expect(all.last?.partial == true)
+        var crashed = Conversation()
+        crashed.handshake()
+        crashed.data(.client, 5)
+        crashed.time += 3_600_000_000_000
+        crashed.next = PerSide(client: 123_456_789, server: 987_654_321)
+        crashed.handshake()
+        #expect(crashed.connections().map(\.verdict) == [.open, .open])
+        #expect(crashed.connections().last?.partial == false)
+    }
+
+    @Test("keepalive probes are noted, and never counted as payload or retransmissions (1.1)")
+    func keepaliveProbes() {
+        for probeLength: UInt32 in [0, 1] {
+            var c = Conversation()
+            c.handshake()
+            c.data(.client, 10)
+            c.ack(.server)
+            for _ in 0..<3 {
+                c.time += 7_200_000_000_000
+                c.send(.client, .ack, payload: probeLength, seq: c.next.client &- 1)
+                c.ack(.server)
+            }
+            c.fin(.client)
+            c.fin(.server)
+            c.ack(.client)
+            let result = c.connection()
+            #expect(result.verdict == .graceful)
+            #expect(result.bytes.client == 10)
+            #expect(result.notes.contains(.keepalive))
+            #expect(!result.notes.contains(.dataRetransmitted))
+        }
+        // The last byte sent again before it was acknowledged is a retransmission, not a probe.
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 1)
+        c.send(.client, [.psh, .ack], payload: 1, seq: c.next.client &- 1)
+        #expect(c.connection().notes.contains(.dataRetransmitted))
+        #expect(!c.connection().notes.contains(.keepalive))
     }
 
     @Test("retransmitted SYN after a refusal with the same ISN stays in the refused connection")

@@ -54,6 +54,57 @@ struct ConnectionTrackerTests {
         }
     }
 
+    @Test("a connection evicted while idle is reported `evicted`; its later packets, `resumed`, with the same client and server (1.1)")
+    func evictedThenResumed() {
+        let maximum = 200, conversations = 1000
+        // Each conversation opens, sends 10 bytes and goes quiet; an hour later every one closes
+        // with a FIN pair. Most were evicted in between.
+        var opened: [Conversation] = []
+        var segments: [TCPSegment] = []
+        for n in 0..<conversations {
+            var c = Conversation()
+            c.clientAddress = SocketAddress(address: Self.client(n), port: 40000)
+            c.time += Int64(n) * 10_000_000
+            c.handshake()
+            c.data(.client, 10)
+            c.ack(.server)
+            segments += c.segments
+            opened.append(c)
+        }
+        for n in 0..<conversations {
+            var c = opened[n]
+            let before = c.segments.count
+            c.time += 3_600_000_000_000
+            c.fin(.server)
+            c.fin(.client)
+            c.ack(.server)
+            segments += c.segments[before...]
+        }
+        var table = ConnectionTracker(limits: TrackingLimits(maximumConnections: maximum))
+        var handed: [Connection] = []
+        for (number, segment) in segments.enumerated() {
+            table.ingest(segment, packetNumber: number + 1)
+            if number % 16 == 15 { table.expire { handed.append($0) } }
+        }
+        table.finishAll { handed.append($0) }
+        let evicted = handed.filter { $0.notes.contains(.evicted) }
+        let resumed = handed.filter { $0.notes.contains(.resumed) }
+        #expect(evicted.count > conversations / 2, "the test must evict most conversations")
+        #expect(handed.count == conversations + evicted.count)
+        let notResumed = Set(evicted.map(\.client)).symmetricDifference(resumed.map(\.client))
+        #expect(notResumed.isEmpty, "\(notResumed.count) evicted without a resumed part or the reverse, e.g. \(notResumed.first.map { "\($0)" } ?? "")")
+        for connection in evicted {
+            #expect(connection.verdict == .open && connection.bytes.client == 10 && !connection.partial)
+        }
+        for connection in resumed {
+            // The server closed first: its FIN is the first packet the resumed part has.
+            #expect(connection.client.port == 40000 && connection.server.port == 8080)
+            #expect(connection.verdict == .graceful && connection.firstCloser == .server)
+            #expect(connection.partial && !connection.notes.contains(.evicted))
+        }
+        #expect(table.lateSegments == 0)
+    }
+
     @Test("thousands of ended connections linger at once: each is handed over once, in the order they ended, after its linger")
     func lingeringConnections() {
         // Graceful conversations of 7 segments, 1 ms apart. For the first 40 s one begins every

@@ -79,7 +79,10 @@ struct ZeekConformanceTests {
         var used: [String: Int] = [:]
         for row in rows {
             if analyses[row.trace] == nil {
-                let analysis = try CaptureAnalyzer.analyze(fileAt: Fixtures.corpus + "/traces/" + row.trace)
+                // With Zeek's own row boundaries, as `--format zeek` reads a capture.
+                var options = AnalysisOptions()
+                options.limits = .zeek
+                let analysis = try CaptureAnalyzer.analyze(fileAt: Fixtures.corpus + "/traces/" + row.trace, options: options)
                 let byTuple = Dictionary(grouping: analysis.connections) {
                     ["\($0.client)", "\($0.server)"].sorted().joined(separator: " ")
                 }

@@ -22,6 +22,21 @@ struct AnalyzeCommandTests {
         #expect(result.stderr.isEmpty)
     }
 
+    @Test("time alone ends nothing by default; --format zeek and --idle-timeout cut where Zeek does (1.1)")
+    func boundariesInTime() {
+        let idle = Fixtures.path("derived/idle-2h.pcap"), again = Fixtures.path("derived/refused-rst-again-12s.pcap")
+        let text = Command.teardown("analyze", idle)
+        #expect(text.status == 0 && text.stdout.split(separator: "\n").count == 3)
+        #expect(text.stdout.contains("1 connection: 1 graceful"))
+        let zeekRows = Command.teardown("analyze", "--format", "zeek", idle).stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(zeekRows.count == 2)
+        #expect(Command.teardown("analyze", "--idle-timeout", "300", idle).stdout.contains("2 connections"))
+        #expect(Command.teardown("analyze", "--idle-timeout", "7200.1", idle).stdout.contains("1 connection: 1 graceful"))
+        let late = Command.teardown("analyze", again)
+        #expect(late.stdout.contains("1 connection: 1 refused; 3 packets, 3 TCP, 1 late (after their connection ended)"))
+        #expect(Command.teardown("analyze", "--format", "json", again).stdout.contains("\"lateSegments\":1,"))
+    }
+
     @Test("--color always colours verdicts; NO_COLOR does not affect an explicit choice")
     func color() {
         #expect(Command.teardown("analyze", "--color", "always", close).stdout.contains("\u{1B}[1;31mabortive"))

@@ -31,6 +31,7 @@ struct FixtureTests {
     /// Each scenario's states (contract 2.6), the same in every link type.
     static let states: [String: (client: [TCPState], server: [TCPState])] = [
         "graceful": ([.synSent, .established, .finWait1, .finWait2, .timeWait], [.synReceived, .established, .closeWait, .lastAck, .closed]),
+        "keepalive": ([.synSent, .established, .finWait1, .finWait2, .timeWait], [.synReceived, .established, .closeWait, .lastAck, .closed]),
         "exit-without-close": ([.synSent, .established, .finWait1, .finWait2, .timeWait], [.synReceived, .established, .closeWait, .lastAck, .closed]),
         "fork-shared": ([.synSent, .established, .finWait1, .finWait2, .timeWait], [.synReceived, .established, .closeWait, .lastAck, .closed]),
         "linger-graceful": ([.synSent, .established, .finWait1, .finWait2, .timeWait], [.synReceived, .established, .closeWait, .lastAck, .closed]),
@@ -92,6 +93,32 @@ struct FixtureTests {
                 #expect(x.resetBy == y.resetBy, "\(derived)")
             }
         }
+    }
+
+    @Test("silences stretched to hours, and a reset repeated 12 s later, leave one connection as captured (1.1)",
+        arguments: [
+            ("derived/idle-2h.pcap", "pcap/lo-ipv4/graceful.pcap", 0),
+            ("derived/keepalive-2h.pcap", "pcap/lo-ipv4/keepalive.pcap", 0),
+            ("derived/refused-rst-again-12s.pcap", "pcap/lo-ipv4/refused.pcap", 1),
+            ("derived/close-rst-again-12s.pcap", "pcap/lo-ipv4/close.pcap", 1),
+        ])
+    func continuity(stretched: String, original: String, late: Int) throws {
+        let a = try CaptureAnalyzer.analyze(fileAt: Fixtures.path(stretched))
+        let b = try CaptureAnalyzer.analyze(fileAt: Fixtures.path(original))
+        #expect(a.connections.count == 1 && b.connections.count == 1)
+        #expect(a.lateSegments == late)
+        guard let x = a.connections.first, let y = b.connections.first else { return }
+        #expect(x.verdict == y.verdict && x.bytes == y.bytes && x.lostBytes == y.lostBytes)
+        #expect(x.firstCloser == y.firstCloser && x.resetBy == y.resetBy && x.packets == y.packets)
+        #expect(x.notes == y.notes && x.partial == false)
+        #expect(x.verdict == (original.hasSuffix("graceful.pcap") || original.hasSuffix("keepalive.pcap") ? .graceful : y.verdict))
+        if original.hasSuffix("keepalive.pcap") {
+            #expect(x.notes.contains(.keepalive) && x.bytes.client == 5 && !x.notes.contains(.dataRetransmitted))
+        }
+        // Zeek's own boundaries (`--format zeek`) cut the same packets in two.
+        var zeek = AnalysisOptions()
+        zeek.limits = .zeek
+        #expect(try CaptureAnalyzer.analyze(fileAt: Fixtures.path(stretched), options: zeek).connections.count == 2)
     }
 
     @Test("the mixed-link-type pcapng holds three scenarios' connections")

@@ -75,13 +75,18 @@ public struct Conversation {
         segments.append(copy)
     }
 
-    /// The connections a table builds from these segments, in this order.
-    public func connections(order: [Int]? = nil) -> [Connection] {
-        var table = ConnectionTracker()
+    /// A table fed these segments, in this order.
+    public func tracker(order: [Int]? = nil, limits: TrackingLimits = TrackingLimits()) -> ConnectionTracker {
+        var table = ConnectionTracker(limits: limits)
         for (number, index) in (order ?? Array(segments.indices)).enumerated() {
             table.ingest(segments[index], packetNumber: number + 1)
         }
-        return table.connections()
+        return table
+    }
+
+    /// The connections a table builds from these segments, in this order.
+    public func connections(order: [Int]? = nil, limits: TrackingLimits = TrackingLimits()) -> [Connection] {
+        tracker(order: order, limits: limits).connections()
     }
 
     /// The single connection; fails the caller's expectations loudly when there is not exactly one.
