@@ -24,6 +24,9 @@ public struct Connection: Sendable, Hashable {
     public var firstSeen: Timestamp
     public var lastSeen: Timestamp
     public var notes: [Note]
+    /// What the capture did not show and the acknowledgements prove (contract 1.6); nil when no
+    /// packet is missing.
+    public var notCaptured: NotCaptured?
     /// When each side's first FIN was captured.
     public var finTimes: PerSide<Timestamp?> = PerSide(client: nil, server: nil)
     /// Why the reset was sent, for `abortive` and `refused` (contract 2.5); nil otherwise.
@@ -66,4 +69,21 @@ public struct Connection: Sendable, Hashable {
 
     /// Total payload bytes lost, both sides.
     public var totalLostBytes: Int64 { lostBytes.client + lostBytes.server }
+}
+
+/// Packets a capture did not show, as far as the acknowledgements prove them (contract 1.6, note
+/// `packets_missing`).
+public struct NotCaptured: Sendable, Hashable {
+    /// Payload bytes each side sent that no captured packet carried.
+    public var bytes: PerSide<Int64>
+    /// The sides whose FIN was not captured but is inferred (the verdict counts it).
+    public var inferredFIN: [Side]
+    /// What was inferred, in words.
+    public var text: String
+
+    public init(bytes: PerSide<Int64>, inferredFIN: [Side], text: String) {
+        self.bytes = bytes
+        self.inferredFIN = inferredFIN
+        self.text = text
+    }
 }

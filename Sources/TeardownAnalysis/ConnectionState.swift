@@ -36,6 +36,11 @@ struct ConnectionState: Sendable {
         var notes = NoteSet()
         /// Whether the table has queued the connection as ended (for the linger).
         var queuedAsEnded = false
+        /// New payload bytes each endpoint sent while acknowledging positions of its peer's that
+        /// the capture had not shown (saturating): sent after packets the capture missed, perhaps
+        /// after a FIN it missed (contract 1.6).
+        var payloadAfterUnseenFromA: UInt32 = 0
+        var payloadAfterUnseenFromB: UInt32 = 0
     }
 
     var facts = Facts()

@@ -16,8 +16,6 @@ struct EndpointState: Sendable, Hashable {
     var bytes: Int64 = 0
     /// Highest position this side's SYN, payload or FIN reached (exclusive).
     var highestEnd: Int64 = 0
-    /// Packet number of the last segment that carried new payload (0: none).
-    var lastNewPayloadPacket = 0
     /// New payload sent after the peer's first FIN (contract 4.1 `bytesAfterFirstFin`).
     var bytesAfterPeerFIN: Int64 = 0
     /// Highest acknowledgement sent, as a position in the *peer's* sequence space.
@@ -42,6 +40,12 @@ struct EndpointState: Sendable, Hashable {
     var window: UInt32 = 65535
     /// Fingerprint of the previous segment, to spot exact duplicates.
     var lastFingerprint: UInt32 = 0
+    /// Packet number of the last segment that carried new payload (0: none; saturates at
+    /// `UInt32.max`).
+    var lastNewPayloadPacket: UInt32 = 0
+    /// The acknowledgement number this side's first FIN carried (the peer's base when it carried
+    /// none): how much of the peer's sequence space it had seen when it closed (contract 1.6).
+    var finAcknowledgment: UInt32 = 0
 
     /// Window scale offered in this side's SYN or SYN-ACK (RFC 7323), at most 14;
     /// ``noWindowScale`` when none was. (An optional would take a second byte, and the state a sixth
@@ -83,4 +87,11 @@ struct EndpointState: Sendable, Hashable {
 
     /// Highest position with payload (exclusive), or `nil` when no payload was seen.
     var payloadEnd: Int64? { covered.end }
+
+    /// The end of what was captured of this side (exclusive): its SYN, payload and FIN; 1 at
+    /// least (contract 1.6).
+    var seenEnd: Int64 {
+        let end = max(1, covered.end ?? 1)
+        return sentFIN ? max(end, finPosition + 1) : end
+    }
 }

@@ -163,7 +163,18 @@ extension ConnectionState {
             let added = s.covered.insert(start, start + length)
             s.bytes += added
             if added > 0 {
-                s.lastNewPayloadPacket = packetNumber
+                s.lastNewPayloadPacket = UInt32(clamping: packetNumber)
+                // 1.6 Payload that acknowledges what the capture did not show of the peer.
+                if flags.contains(.ack) && r.hasBase && r.position(of: segment.acknowledgmentNumber) > r.seenEnd {
+                    let added32 = UInt32(clamping: added)
+                    if fromA {
+                        facts.payloadAfterUnseenFromA = facts.payloadAfterUnseenFromA.addingReportingOverflow(added32).overflow
+                            ? .max : facts.payloadAfterUnseenFromA &+ added32
+                    } else {
+                        facts.payloadAfterUnseenFromB = facts.payloadAfterUnseenFromB.addingReportingOverflow(added32).overflow
+                            ? .max : facts.payloadAfterUnseenFromB &+ added32
+                    }
+                }
                 // 4.1 `bytesAfterFirstFin`: new payload after the peer's FIN.
                 if r.sentFIN { s.bytesAfterPeerFIN += added }
             }
@@ -189,6 +200,7 @@ extension ConnectionState {
                 s.sentFIN = true
                 s.finPosition = finPosition
                 s.finTime = segment.timestamp
+                s.finAcknowledgment = flags.contains(.ack) ? segment.acknowledgmentNumber : r.base
                 if facts.firstFINFromA == nil {
                     facts.firstFINFromA = fromA
                 } else if facts.firstFINFromA != fromA {
@@ -322,6 +334,8 @@ enum TeardownClassifier {
         var resetAcknowledged: Bool
         var bytesAfterFirstFin: Int64
         var lostBytes: PerSide<Int64>
+        /// 1.6 What the acknowledgements prove of packets the capture did not show.
+        var gaps: PerSide<CaptureGap>
     }
 
     /// The verdict and the bytes lost of `state` (contract §§2–3), without the rest of a
@@ -344,14 +358,37 @@ enum TeardownClassifier {
         let resetBy = resetFromA.map(side(fromA:))
         let resetAcknowledged = facts.resetFromA != nil ? facts.endingResetAcknowledged : facts.pendingResetAcknowledged
 
-        // 2.2 The first closer.
-        let firstCloserSide = facts.firstFINFromA.map(side(fromA:))
+        // 1.6 A FIN the capture missed, as far as the acknowledgements prove it.
+        let (clientAfterUnseen, serverAfterUnseen) =
+            clientIsA
+            ? (facts.payloadAfterUnseenFromA, facts.payloadAfterUnseenFromB)
+            : (facts.payloadAfterUnseenFromB, facts.payloadAfterUnseenFromA)
+        let gaps = PerSide(
+            client: CaptureGap(client, peer: server, peerPayloadAfterUnseen: serverAfterUnseen),
+            server: CaptureGap(server, peer: client, peerPayloadAfterUnseen: clientAfterUnseen))
+        let clientClosed = client.sentFIN || gaps.client.inferredFIN
+        let serverClosed = server.sentFIN || gaps.server.inferredFIN
+
+        // 2.2 The first closer: by the captured FINs, or where one was inferred, by whether the
+        // other's FIN acknowledged it.
+        var firstCloserSide = facts.firstFINFromA.map(side(fromA:))
+        var simultaneous = facts.simultaneousClose
+        if let inferred = gaps.client.inferredFIN ? Side.client : gaps.server.inferredFIN ? Side.server : nil,
+            gaps[inferred].finBeforePeerFIN
+        {
+            firstCloserSide = inferred
+            simultaneous = false
+        }
         let firstCloser: FirstCloser? =
-            facts.simultaneousClose ? .both : firstCloserSide.map { $0 == .client ? .client : .server }
+            simultaneous ? .both : firstCloserSide.map { $0 == .client ? .client : .server }
         let afterFirstFin: Int64
         switch firstCloserSide {
-        case .client?: afterFirstFin = server.bytesAfterPeerFIN
-        case .server?: afterFirstFin = client.bytesAfterPeerFIN
+        case .client?:
+            afterFirstFin =
+                server.bytesAfterPeerFIN + gaps.server.bytesAfterPeerFINNotCaptured + gaps.client.peerBytesAfterFIN
+        case .server?:
+            afterFirstFin =
+                client.bytesAfterPeerFIN + gaps.client.bytesAfterPeerFINNotCaptured + gaps.server.peerBytesAfterFIN
         case nil: afterFirstFin = 0
         }
 
@@ -369,9 +406,8 @@ enum TeardownClassifier {
             verdict = .abortive
         } else if let first = firstCloserSide {
             // 2.1 The other side: did it send after the first FIN, and did it close too?
-            let otherSentAfter = first == .client ? server.bytesAfterPeerFIN > 0 : client.bytesAfterPeerFIN > 0
-            let otherClosed = first == .client ? server.sentFIN : client.sentFIN
-            if otherSentAfter || !otherClosed {
+            let otherClosed = first == .client ? serverClosed : clientClosed
+            if afterFirstFin > 0 || !otherClosed {
                 verdict = .halfClosed
                 completed = otherClosed
             } else {
@@ -384,14 +420,14 @@ enum TeardownClassifier {
 
         // 3.1 Counted when the connection ended (a FIN pair or a reset). Payload not yet
         // acknowledged in a connection still open at the end of the capture is in flight, not lost.
-        let ended = resetBy != nil || (client.sentFIN && server.sentFIN)
+        let ended = resetBy != nil || (clientClosed && serverClosed)
         let lost =
             ended
             ? PerSide(client: unacknowledged(client, by: server), server: unacknowledged(server, by: client))
             : PerSide(client: 0, server: 0)
         return Outcome(
             verdict: verdict, completed: completed, firstCloser: firstCloser, resetBy: resetBy,
-            resetAcknowledged: resetAcknowledged, bytesAfterFirstFin: afterFirstFin, lostBytes: lost)
+            resetAcknowledged: resetAcknowledged, bytesAfterFirstFin: afterFirstFin, lostBytes: lost, gaps: gaps)
     }
 
     /// The whole result of `state` (contract 4.1), Zeek's rows left to the caller.
@@ -421,8 +457,8 @@ enum TeardownClassifier {
                 ? suspectsUnreadData(resetter: client, peer: server) : suspectsUnreadData(resetter: server, peer: client)
             if suspected { notes.insert(.unreadDataSuspected) }
         }
-        // 1.6 Acknowledgements or holes that show payload the capture does not hold.
-        if missesPackets(client, peer: server) || missesPackets(server, peer: client) { notes.insert(.packetsMissing) }
+        // 1.6 Acknowledgements, numbers or holes that show packets the capture does not hold.
+        if outcome.gaps.client.missesPackets || outcome.gaps.server.missesPackets { notes.insert(.packetsMissing) }
         if client.retransmittedPayload || server.retransmittedPayload { notes.insert(.dataRetransmitted) }
         if client.packets == 0 || server.packets == 0, verdict != .attempt { notes.insert(.oneSided) }
 
@@ -437,6 +473,7 @@ enum TeardownClassifier {
             bytesAfterFirstFin: outcome.bytesAfterFirstFin, lostBytes: outcome.lostBytes,
             packets: Int(client.packets) + Int(server.packets),
             firstSeen: firstSeen, lastSeen: lastSeen, notes: notes.sorted)
+        result.notCaptured = NotCaptured(outcome.gaps)
         result.finTimes = PerSide(
             client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
         result.states = StateInference.states(
@@ -457,12 +494,89 @@ enum TeardownClassifier {
         return max(0, end - receiver.highestAcknowledgment)
     }
 
-    /// 1.6 Whether the capture misses some of `sender`'s payload: a hole, or `peer` acknowledged
-    /// more than was seen.
-    static func missesPackets(_ sender: borrowing EndpointState, peer: borrowing EndpointState) -> Bool {
-        if sender.covered.hasGaps { return true }
-        guard peer.hasAcknowledged, sender.hasBase else { return false }
-        return peer.highestAcknowledgment > max(sender.highestEnd, 1)
+}
+
+// MARK: - §1.6 Packets the capture did not show
+
+/// What the acknowledgements prove about one side's packets that the capture did not show
+/// (contract 1.6). The side reached as far as its peer acknowledged and as its own segments were
+/// numbered; what lies between the end of what was seen (payload, FIN) and there was sent but not
+/// captured.
+///
+/// A FIN is inferred when the side was never seen to send one (nor a reset), its peer sent a FIN,
+/// positions past what was seen were used, and either the side acknowledged its peer's FIN, or its
+/// peer acknowledged more after its own FIN (something came from the side after it): the last
+/// position is taken as the FIN. A single byte of data in its place would look the same, which
+/// ``NotCaptured/text`` says.
+struct CaptureGap: Sendable, Hashable {
+    /// Payload positions used but not captured: holes, and positions past the last one seen.
+    var bytesNotCaptured: Int64 = 0
+    /// Whether the side's FIN was not captured but is inferred.
+    var inferredFIN = false
+    /// With an inferred FIN: whether the peer's FIN acknowledged it (this side closed first).
+    var finBeforePeerFIN = false
+    /// With an inferred FIN after the peer's: of `bytesNotCaptured`, those sent after the peer's FIN.
+    var bytesAfterPeerFINNotCaptured: Int64 = 0
+    /// With an inferred FIN before the peer's: the peer's payload sent after it.
+    var peerBytesAfterFIN: Int64 = 0
+    /// Whether any of the side's packets are missing (holes, positions past what was seen).
+    var missesPackets = false
+
+    /// - Parameter peerPayloadAfterUnseen: new payload bytes the peer sent while acknowledging
+    ///   positions of this side's the capture had not shown.
+    init(_ x: borrowing EndpointState, peer p: borrowing EndpointState, peerPayloadAfterUnseen: UInt32) {
+        guard x.hasBase else { return }
+        let seenEnd = x.seenEnd
+        let reach = max(x.highestEnd, p.hasAcknowledged ? p.highestAcknowledgment : 0)
+        if !x.sentFIN && !x.sentRST && p.sentFIN && reach > seenEnd {
+            let peerFINAcknowledged = x.position(of: p.finAcknowledgment)
+            let acknowledgedPeerFIN = x.hasAcknowledged && x.highestAcknowledgment > p.finPosition
+            let sentAfterPeerFIN = p.hasAcknowledged && p.highestAcknowledgment >= reach && reach > peerFINAcknowledged
+            if acknowledgedPeerFIN || sentAfterPeerFIN {
+                inferredFIN = true
+                finBeforePeerFIN = peerFINAcknowledged >= reach
+                if finBeforePeerFIN {
+                    // The peer's payload that acknowledged what was not captured came after it
+                    // (or at least after this side's missing data; the capture cannot tell).
+                    peerBytesAfterFIN = Int64(peerPayloadAfterUnseen)
+                } else {
+                    bytesAfterPeerFINNotCaptured = max(0, reach - 1 - max(peerFINAcknowledged, seenEnd))
+                }
+            }
+        }
+        let used = reach - 1 - (x.sentFIN || inferredFIN ? 1 : 0)
+        bytesNotCaptured = max(0, used - x.bytes)
+        missesPackets = bytesNotCaptured > 0 || reach > seenEnd
+    }
+}
+
+extension NotCaptured {
+    /// What the gaps of both sides prove, in words; nil when nothing is missing.
+    init?(_ gaps: PerSide<CaptureGap>) {
+        guard gaps.client.missesPackets || gaps.server.missesPackets else { return nil }
+        var sentences: [String] = []
+        for side in Side.allCases where gaps[side].missesPackets {
+            let gap = gaps[side], peer = side == .client ? "server" : "client"
+            var text = "the \(side)"
+            if gap.bytesNotCaptured > 0 {
+                text += " sent \(gap.bytesNotCaptured) byte\(gap.bytesNotCaptured == 1 ? "" : "s") the capture did not show"
+                if gap.inferredFIN { text += ", and a FIN" }
+            } else {
+                text += gap.inferredFIN ? " sent a FIN the capture did not show" : " sent packets the capture did not show"
+            }
+            text += " (the \(peer)'s acknowledgements prove it"
+            if gap.inferredFIN {
+                text += "; the last position is taken as a FIN, since "
+                text += gap.finBeforePeerFIN ? "the \(peer)'s FIN acknowledged it" : "the \(side) went on after the \(peer)'s FIN"
+                text += ": one more byte of data instead would look the same"
+            }
+            text += ")"
+            sentences.append(text)
+        }
+        self.init(
+            bytes: PerSide(client: gaps.client.bytesNotCaptured, server: gaps.server.bytesNotCaptured),
+            inferredFIN: Side.allCases.filter { gaps[$0].inferredFIN },
+            text: sentences.joined(separator: "; "))
     }
 }
 
@@ -493,8 +607,13 @@ enum StateInference {
         let partial = !client.sentSYN && !server.sentSYNACK
         if partial { notSeen.append("the start of the connection was not captured") }
         let resetTime: Int64? = outcome.resetBy != nil ? facts.resetTime : nil
+        // A FIN inferred from acknowledgements (1.6) has no time of its own: the sides stay in the
+        // states the captured segments prove, in the order the acknowledgements give.
         let simultaneous = outcome.firstCloser == .both
         let closer: Side? = outcome.firstCloser == .client ? .client : outcome.firstCloser == .server ? .server : nil
+        for side in Side.allCases where outcome.gaps[side].inferredFIN {
+            notSeen.append("the \(side)'s FIN was not captured (the acknowledgements suggest one)")
+        }
         let clientStates = sequence(
             .client, own: client, peer: server, partial: partial, firstSeen: firstSeen, resetTime: resetTime,
             simultaneous: simultaneous, firstCloser: closer, notSeen: &notSeen)

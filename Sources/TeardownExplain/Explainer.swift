@@ -22,6 +22,8 @@ public enum Explainer {
         var explanation = Explanation(
             connection: connection, steps: walk.steps, hints: walk.hints, summary: summary(connection))
         explanation.stateLines = stateLines(connection.states)
+        // 1.6 What the capture missed, as the acknowledgements prove it.
+        if let notCaptured = connection.notCaptured { explanation.stateLines.append("not captured: \(notCaptured.text)") }
         return explanation
     }
 

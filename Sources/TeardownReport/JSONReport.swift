@@ -75,8 +75,26 @@ public enum JSONReport {
         json.beginArray("notes")
         for note in connection.notes { json.element(note.rawValue) }
         json.endArray()
+        writeNotCaptured(connection.notCaptured, into: &json)
         writeCause(connection.cause, into: &json)
         writeStates(connection.states, timestampDigits: timestampDigits, into: &json)
+        json.endObject()
+    }
+
+    /// Contract 1.6: `{"client", "server", "inferredFin", "text"}` (bytes not captured per side,
+    /// the sides whose FIN is inferred, what was inferred in words), or null.
+    static func writeNotCaptured(_ notCaptured: NotCaptured?, into json: inout JSONWriter) {
+        guard let notCaptured else {
+            json.fragment(#","notCaptured":null"#)
+            return
+        }
+        json.beginObject("notCaptured")
+        json.field("client", notCaptured.bytes.client)
+        json.field("server", notCaptured.bytes.server)
+        json.beginArray("inferredFin")
+        for side in notCaptured.inferredFIN { json.element(side.rawValue) }
+        json.endArray()
+        json.field("text", notCaptured.text)
         json.endObject()
     }
 

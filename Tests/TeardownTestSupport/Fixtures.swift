@@ -46,6 +46,24 @@ public enum Fixtures {
     }
 
     /// The file's bytes.
+    /// The TCP segments of the capture at `path`, in capture order.
+    public static func segments(_ path: String) throws -> [TCPSegment] {
+        let file = bytes(path)
+        return try file.withUnsafeBytes { raw in
+            var reader = try CaptureReader(ByteView(raw))
+            var segments: [TCPSegment] = []
+            while let record = try reader.next() {
+                if let segment = try? PacketDecoder.segment(
+                    in: record.bytes, linkType: record.linkType, originalLength: record.originalLength,
+                    timestamp: record.timestamp)
+                {
+                    segments.append(segment)
+                }
+            }
+            return segments
+        }
+    }
+
     public static func bytes(_ path: String) -> [UInt8] {
         guard let file = fopen(path, "rb") else { return [] }
         defer { fclose(file) }
