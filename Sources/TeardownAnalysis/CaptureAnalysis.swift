@@ -1,3 +1,4 @@
+import Synchronization
 import TeardownWire
 
 /// Decides which packets are analysed (a compiled tcpdump expression, for example).
@@ -50,6 +51,14 @@ public struct CaptureAnalysis: Sendable {
     public var selectedIDs: Set<Int>?
     /// With ``AnalysisOptions/recording``: the recorded connections' segments, by connection id.
     public var segments: [Int: [SegmentFact]] = [:]
+    /// The files of a capture cut into pieces (contract 1.6, `--continuous`), in time order, each
+    /// with its first timestamp; empty for a single file.
+    public var pieces: [CapturePiece] = []
+    /// A few of the connections still going when the capture ended, and of those that began
+    /// mid-stream near its start (their tuples' hashes): where the first of one file meet the
+    /// second of the next, the files look like pieces of one capture.
+    public var heldAtEnd: Set<UInt64> = []
+    public var startedMidStream: Set<UInt64> = []
 
     public init(file: String) { self.file = file }
 
@@ -69,6 +78,60 @@ public struct CaptureAnalysis: Sendable {
         }
         if undecodablePackets > 0 { list.append("\(undecodablePackets) packets with headers cut short or impossible were skipped") }
         return list
+    }
+}
+
+/// One file of a capture cut into pieces (contract 1.6).
+public struct CapturePiece: Sendable, Hashable {
+    public var name: String
+    /// Its first record's time, in nanoseconds (nil: it holds none).
+    public var start: Int64?
+
+    public init(name: String, start: Int64?) {
+        self.name = name
+        self.start = start
+    }
+}
+
+/// The pieces of a capture read as one, as far as the analysis got: which pieces a connection's
+/// packets came from. Shared with the threads that complete results (``BatchCompleter``).
+public final class PieceTimeline: Sendable {
+    private let pieces = Mutex<[CapturePiece]>([])
+
+    public init() {}
+
+    func append(_ piece: CapturePiece) { pieces.withLock { $0.append(piece) } }
+
+    /// The names of the pieces that held packets from `first` to `last` (times in nanoseconds):
+    /// each time belongs to the last piece that started at or before it.
+    public func names(from first: Timestamp, to last: Timestamp) -> [String] {
+        pieces.withLock { pieces in
+            // The pieces are in time order: a binary search for the last start at or before `time`.
+            func index(_ time: Int64) -> Int {
+                var low = 0, high = pieces.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if (pieces[middle].start ?? .min) <= time { low = middle + 1 } else { high = middle }
+                }
+                return max(0, low - 1)
+            }
+            guard !pieces.isEmpty else { return [] }
+            let from = index(first.nanoseconds), to = max(from, index(last.nanoseconds))
+            return pieces[from...to].map(\.name)
+        }
+    }
+}
+
+/// The next piece of a capture cut into pieces: its name, first window and size.
+public struct CaptureInputPiece {
+    public var name: String
+    public var firstWindow: CaptureInputWindow
+    public var size: Int
+
+    public init(name: String, firstWindow: CaptureInputWindow, size: Int) {
+        self.name = name
+        self.firstWindow = firstWindow
+        self.size = size
     }
 }
 
@@ -127,6 +190,13 @@ public struct AnalysisOptions {
     /// Called when a live input paused (``CaptureInputWindow/inputPaused``), after the connections
     /// finished so far were handed on: a caller that buffers its output writes it out now.
     public var onInputPause: (() -> Void)?
+    /// For a capture cut into pieces (`--continuous`): filled with each piece as the analysis
+    /// reaches it, and each result's ``Connection/files`` taken from it.
+    public var timeline: PieceTimeline?
+    /// A packet of a piece earlier than the latest of the pieces before it by more than this
+    /// (nanoseconds) shows that they overlap: not one capture, an error. Packets of `-i any`
+    /// captures come out of order by microseconds, so a little overlap is normal.
+    public static let pieceOverlapTolerance: Int64 = 1_000_000
 
     public init(filter: PacketFilter? = nil, selector: PacketFilter? = nil) {
         self.filter = filter
@@ -177,9 +247,12 @@ public enum CaptureAnalyzer {
     ///   - size: the capture's size in bytes (for the reader's checks of lengths near the end).
     ///   - nextWindow: called with the bytes of the current window consumed; returns the next
     ///     window (starting with the rest of the current one) and whether it reaches the end.
+    ///   - nextPiece: for a capture cut into pieces (contract 1.6), called when a piece ended;
+    ///     returns the next one (whose windows `nextWindow` then gives), or nil at the end.
     public static func analyze(
         name: String, options: AnalysisOptions, firstWindow: CaptureInputWindow, size: Int,
-        nextWindow: (_ consumed: Int) throws(CaptureFileError) -> CaptureInputWindow
+        nextWindow: (_ consumed: Int) throws(CaptureFileError) -> CaptureInputWindow,
+        nextPiece: () throws(CaptureFileError) -> CaptureInputPiece? = { nil }
     ) -> CaptureAnalysis {
         let input = Input(name: name, options: options, firstWindow: firstWindow, size: size)
         if let recording = options.recording {
@@ -199,7 +272,7 @@ public enum CaptureAnalyzer {
             }
             var observer = SegmentRecorder(
                 base: ResultObserver(tracksZeek: options.tracksZeek, onConnection: nil), wanted: wanted, keep: keep)
-            var analysis = run(input, nextWindow, observer: &observer, selection: selection)
+            var analysis = run(input, nextWindow, nextPiece, observer: &observer, selection: selection)
             observer.base.tally.store(in: &analysis)
             analysis.connections = observer.base.collected.sorted { $0.id < $1.id }
             analysis.segments = observer.kept
@@ -210,18 +283,18 @@ public enum CaptureAnalyzer {
             var onConnection: ((Connection, Int) -> Void)?
             if case .stream(let body) = options.delivery { onConnection = body }
             var observer = ResultObserver(tracksZeek: options.tracksZeek, onConnection: onConnection)
-            var analysis = run(input, nextWindow, observer: &observer, selection: Selection())
+            var analysis = run(input, nextWindow, nextPiece, observer: &observer, selection: Selection())
             observer.tally.store(in: &analysis)
             if onConnection == nil { analysis.connections = observer.collected.sorted { $0.id < $1.id } }
             return analysis
         case .countOnly:
             var observer = CountingObserver()
-            var analysis = run(input, nextWindow, observer: &observer, selection: Selection())
+            var analysis = run(input, nextWindow, nextPiece, observer: &observer, selection: Selection())
             observer.tally.store(in: &analysis)
             return analysis
         case .batches(let handOver):
             var observer = BatchingObserver(handOver: handOver)
-            var analysis = run(input, nextWindow, observer: &observer, selection: Selection())
+            var analysis = run(input, nextWindow, nextPiece, observer: &observer, selection: Selection())
             observer.flush()
             observer.tally.store(in: &analysis)
             return analysis
@@ -245,6 +318,7 @@ public enum CaptureAnalyzer {
     /// window, until the capture ends.
     private static func run<Observer: ConnectionObserver>(
         _ input: Input, _ nextWindow: (_ consumed: Int) throws(CaptureFileError) -> CaptureInputWindow,
+        _ nextPiece: () throws(CaptureFileError) -> CaptureInputPiece?,
         observer: inout Observer, selection: Selection
     ) -> CaptureAnalysis {
         let options = input.options
@@ -255,16 +329,25 @@ public enum CaptureAnalyzer {
         // before they are ingested, in capture order (memory-level parallelism: the table is far
         // larger than the caches, so each lookup would otherwise be a stall).
         var ring = PrefetchRing()
-        do {
+        do throws(CaptureFileError) {
             var reader = try CaptureReader(window: input.firstWindow.view, fileSize: input.size)
             var paused = input.firstWindow.inputPaused
             observer.started(timestampDigits: reader.timestampDigits)
             analysis.format = reader.format
-            defer {
-                analysis.linkTypes = reader.linkTypes
-                analysis.timestampDigits = reader.timestampDigits
-                analysis.truncation = reader.truncation
+            /// What the reader of a piece learned, kept when the next piece takes over.
+            func keep(_ reader: CaptureReader, of piece: String) {
+                for type in reader.linkTypes where !analysis.linkTypes.contains(type) { analysis.linkTypes.append(type) }
+                analysis.timestampDigits = max(analysis.timestampDigits, reader.timestampDigits)
+                if let truncation = reader.truncation {
+                    analysis.truncation = options.timeline == nil ? truncation : "\(piece): \(truncation)"
+                }
             }
+            analysis.timestampDigits = reader.timestampDigits
+            var piece = input.name, pieceStarted = false
+            if options.timeline != nil { analysis.pieces = [CapturePiece(name: piece, start: nil)] }
+            /// The latest record time of the pieces before the current one.
+            var latest = Int64.min, latestOfEarlierPieces = Int64.min
+            defer { keep(reader, of: piece) }
             var nextProgress = progressInterval
             var customBlocksHandedOn = 0
             /// Hands on the custom blocks read since the last call (before connections finish).
@@ -278,6 +361,20 @@ public enum CaptureAnalyzer {
             while true {
                 while let record = try reader.next() {
                     analysis.packets += 1
+                    let time = record.timestamp.nanoseconds
+                    // 1.6 The pieces of one capture follow each other in time.
+                    if latestOfEarlierPieces != .min && time < latestOfEarlierPieces &- AnalysisOptions.pieceOverlapTolerance {
+                        throw CaptureFileError.piecesOverlap(
+                            earlier: analysis.pieces[analysis.pieces.count - 2].name, later: piece)
+                    }
+                    if !pieceStarted {
+                        pieceStarted = true
+                        if let timeline = options.timeline {
+                            analysis.pieces[analysis.pieces.count - 1].start = time
+                            timeline.append(analysis.pieces[analysis.pieces.count - 1])
+                        }
+                    }
+                    if time > latest { latest = time }
                     if analysis.packets % ConnectionTable.expiryInterval == 0 {
                         handOnCustomBlocks()
                         while let pending = ring.popOldest() {
@@ -308,7 +405,7 @@ public enum CaptureAnalyzer {
                             analysis.tcpPackets += 1
                             let lookup = FlowLookup(entry.pointee.segment)
                             entry.pointee.lookup = lookup
-                            entry.pointee.packetNumber = record.index
+                            entry.pointee.packetNumber = analysis.packets
                             entry.pointee.selected = selector?.matches(record) ?? false
                             table.prefetchSlot(for: lookup)
                             if let middle = ring.push() { table.prefetchState(hash: middle) }
@@ -324,7 +421,21 @@ public enum CaptureAnalyzer {
                         analysis.undecodablePackets += 1
                     }
                 }
-                guard reader.needsMoreData else { break }
+                if !reader.needsMoreData {
+                    // The end of a piece: the next piece of a capture cut into pieces, if any.
+                    handOnCustomBlocks()
+                    guard let next = try nextPiece() else { break }
+                    keep(reader, of: piece)
+                    reader = try CaptureReader(window: next.firstWindow.view, fileSize: next.size)
+                    customBlocksHandedOn = 0
+                    paused = next.firstWindow.inputPaused
+                    piece = next.name
+                    pieceStarted = false
+                    latestOfEarlierPieces = latest
+                    if analysis.pieces.isEmpty { analysis.pieces = [CapturePiece(name: input.name, start: nil)] }
+                    analysis.pieces.append(CapturePiece(name: next.name, start: nil))
+                    continue
+                }
                 handOnCustomBlocks()
                 if paused {
                     // The input has nothing more for now: hand on what is finished before waiting.
@@ -351,6 +462,8 @@ public enum CaptureAnalyzer {
         {
             analysis.error = .unsupportedLinkType(unsupported)
         }
+        analysis.heldAtEnd = Set(table.goingKeyHashes(limit: 4096))
+        analysis.startedMidStream = Set(table.midStreamStarts)
         table.finishAll(observer: &observer)
         analysis.lateSegments = table.lateSegments
         if selector != nil { analysis.selectedIDs = selection.ids }

@@ -27,6 +27,9 @@ public struct Connection: Sendable, Hashable {
     /// What the capture did not show and the acknowledgements prove (contract 1.6); nil when no
     /// packet is missing.
     public var notCaptured: NotCaptured?
+    /// With a capture read as pieces (`--continuous`, contract 1.6): the pieces its packets came
+    /// from, in time order; empty otherwise.
+    public var files: [String] = []
     /// When each side's first FIN was captured.
     public var finTimes: PerSide<Timestamp?> = PerSide(client: nil, server: nil)
     /// Why the reset was sent, for `abortive` and `refused` (contract 2.5); nil otherwise.

@@ -77,6 +77,10 @@ struct ConnectionTable: ~Copyable, Sendable {
     /// Segments that came after their connection had ended and lingered (or left): counted, never
     /// made into a connection of their own (contract 1.1).
     private(set) var lateSegments = 0
+    /// The tuples' hashes of the first connections whose first packet was no SYN (at most
+    /// ``midStreamSample``): near the start of a capture, those that began before it.
+    private(set) var midStreamStarts: [UInt64] = []
+    static let midStreamSample = 256
 
     /// The latest capture time seen, in nanoseconds.
     private(set) var now: Int64 = .min
@@ -293,6 +297,9 @@ struct ConnectionTable: ~Copyable, Sendable {
             states.append(ConnectionState(key: key, id: id, timestamp: segment.timestamp), growingTo: grownCapacity)
         }
         if reused { states[index].facts.notes.insert(.portReused) }
+        if midStreamStarts.count < Self.midStreamSample && !segment.flags.contains(.syn) {
+            midStreamStarts.append(key.fastHash)
+        }
         if let resuming {
             states[index].facts.notes.insert(.resumed)
             states[index].facts.clientIsA = resuming.clientIsA
@@ -451,6 +458,15 @@ struct ConnectionTable: ~Copyable, Sendable {
         remaining.sort { states[Int($0)].id < states[Int($1)].id }
         for index in remaining { remove(Int(index), observer: &observer) }
         observer.roundEnded(slotCapacity: states.capacity)
+    }
+
+    /// The tuples' hashes of up to `limit` connections still held that have not ended.
+    func goingKeyHashes(limit: Int) -> [UInt64] {
+        var hashes: [UInt64] = []
+        for index in states.indices where hashes.count < limit && states[index].id != 0 && !states[index].hasEnded {
+            hashes.append(states[index].key.fastHash)
+        }
+        return hashes
     }
 
     /// Calls `body` with every connection still held and its index, in order of first packet,

@@ -78,6 +78,11 @@ public enum JSONReport {
         writeNotCaptured(connection.notCaptured, into: &json)
         writeCause(connection.cause, into: &json)
         writeStates(connection.states, timestampDigits: timestampDigits, into: &json)
+        if !connection.files.isEmpty {
+            json.beginArray("files")
+            for file in connection.files { json.element(file) }
+            json.endArray()
+        }
         json.endObject()
     }
 

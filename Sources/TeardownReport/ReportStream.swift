@@ -64,6 +64,11 @@ public final class JSONDocumentStream: ReportStream {
         json.field("skippedPackets", analysis.skippedPackets)
         json.field("filteredPackets", analysis.filteredPackets)
         json.field("lateSegments", analysis.lateSegments)
+        if !analysis.pieces.isEmpty {
+            json.beginArray("files")
+            for piece in analysis.pieces { json.element(piece.name) }
+            json.endArray()
+        }
         json.field("truncated", analysis.truncated)
         json.field("error", analysis.error.map(\.description))
         json.endObject()

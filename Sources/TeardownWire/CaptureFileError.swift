@@ -1,4 +1,5 @@
-/// Why a capture file cannot be read (further). Every case maps to exit code 65 (contract §5);
+/// Why a capture file cannot be read (further). Every case but three maps to exit code 65 (contract §5:
+/// `cannotOpen` 66, `interrupted` 130 or 143, `piecesOverlap` 64);
 /// the packets read before the problem are still analysed.
 public enum CaptureFileError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The file could not be opened (exit 66); the reason in words.
@@ -21,6 +22,9 @@ public enum CaptureFileError: Error, Sendable, Hashable, CustomStringConvertible
     case readFailed(String)
     /// Reading stopped at SIGINT or SIGTERM (`signal`): what came before is analysed.
     case interrupted(signal: Int32)
+    /// Files read as the pieces of one capture (`--continuous`) overlap in time: `later` starts
+    /// before `earlier` ended (exit 64: they are not one capture).
+    case piecesOverlap(earlier: String, later: String)
 
     public var description: String {
         switch self {
@@ -43,6 +47,8 @@ public enum CaptureFileError: Error, Sendable, Hashable, CustomStringConvertible
             return "record \(record) names interface \(interface), but the file describes \(known)"
         case .readFailed(let reason):
             return "cannot read the file further: \(reason)"
+        case .piecesOverlap(let earlier, let later):
+            return "\(later) starts before \(earlier) ends: the files overlap in time, so they are not pieces of one capture (analyse them without --continuous)"
         case .interrupted(let signal):
             return "interrupted by \(signal == 15 ? "SIGTERM" : signal == 2 ? "SIGINT" : "signal \(signal)"); analysed up to there"
         }

@@ -28,6 +28,7 @@ struct Analyze: ParsableCommand {
               teardown analyze --format jsonl a.pcap b.pcapng
               teardown analyze --filter 'tcp port 8080' capture.pcap
               teardown analyze --format zeek capture.pcap | zeek-cut id.orig_p conn_state history
+              teardown analyze --continuous capture-*.pcap.gz
             """
     )
 
@@ -41,11 +42,17 @@ struct Analyze: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("Name at least one capture file.") }
+        if continuous && files.contains("-") {
+            throw ValidationError("--continuous reads files in the order of their timestamps; standard input ('-') cannot be one of them.")
+        }
         if !(0...1e9).contains(linger) { throw ValidationError("--linger must be between 0 and 10^9 seconds.") }
         if let idleTimeout, !(0...1e9).contains(idleTimeout) {
             throw ValidationError("--idle-timeout must be between 0 and 10^9 seconds.")
         }
     }
+
+    @Flag(help: ArgumentHelp("Read the files as one capture cut into pieces (tcpdump -C/-G/-W rotation), in the order of their first timestamps: a connection that spans pieces is reported once, with the files it spans."))
+    var continuous = false
 
     @Option(help: ArgumentHelp("Capture-time seconds a finished connection is kept for late segments.", valueName: "seconds"))
     var linger: Double = 5
@@ -74,12 +81,15 @@ struct Analyze: ParsableCommand {
         switch report.format {
         case .jsonl: mode = .jsonLines
         case .summary: mode = .countOnly
-        case .text, .json, .zeek: mode = .report(Reports.stream(for: report, files: files.count))
+        case .text, .json, .zeek: mode = .report(Reports.stream(for: report, files: continuous ? 1 : files.count))
         }
-        let (analyses, exitCode) = analyzeFiles(files, filter: packetFilter, limits: limits, mode: mode)
+        let (analyses, exitCode) = analyzeFiles(
+            files, filter: packetFilter, limits: limits, mode: mode, continuous: continuous)
         if report.format == .summary {
-            Console.write(analyses.filter(\.wasOpened).map { TextReport.summary($0, named: files.count > 1) + "\n" }.joined())
+            Console.write(analyses.filter(\.wasOpened).map { TextReport.summary($0, named: analyses.count > 1) + "\n" }.joined())
         }
+        StandardOutput.flush()
+        if !continuous, let hint = StitchingHint(analyses) { Console.error(hint.text) }
         if exitCode != .success { throw exitCode }
     }
 }
@@ -112,12 +122,17 @@ extension CaptureAnalysis {
 /// - Returns: one analysis per file, in the order given (one that could not be opened has the
 ///   reason as its error), and the exit code: 130/143 when interrupted, else 66 if a file could
 ///   not be opened, else 65 if one was not a readable capture, else 0.
+/// - Parameter continuous: read the files as one capture cut into pieces (contract 1.6), in time
+///   order; one analysis then covers them all.
 func analyzeFiles(
     _ files: [String], filter: PacketFilter? = nil, selector: PacketFilter? = nil,
-    limits: TrackingLimits = TrackingLimits(), mode: StreamMode = .collect
+    limits: TrackingLimits = TrackingLimits(), mode: StreamMode = .collect, continuous: Bool = false
 ) -> ([CaptureAnalysis], ExitCode) {
     HeapTuning.fixLargeBlockThreshold()
-    let meter = ProgressMeter(sizes: files.map(regularFileSize))
+    // One job per file, or one for all of them read as pieces of one capture.
+    let jobs: [[String]] = continuous ? [files] : files.map { [$0] }
+    let sizes = files.map(regularFileSize)
+    let meter = ProgressMeter(sizes: continuous ? [sizes.reduce(0, +)] : sizes)
     // Room for a flush and its last line (a line is far shorter than 64 KiB).
     let output: BackgroundOutput?
     if case .jsonLines = mode {
@@ -126,8 +141,8 @@ func analyzeFiles(
         output = nil
     }
     let results = Mutex<[Int: CaptureAnalysis]>([:])
-    let queue = Mutex(files.indices.makeIterator())
-    let named = files.count > 1
+    let queue = Mutex(jobs.indices.makeIterator())
+    let named = jobs.count > 1
     var stream: ReportStream?
     if case .report(let report) = mode { stream = report }
     let workers = stream == nil ? availableProcessors : 1
@@ -135,19 +150,24 @@ func analyzeFiles(
     @Sendable func worker() {
         let (filter, selector, stream, mode) = work.value
         while TerminationSignals.received == nil, let index = queue.withLock({ $0.next() }) {
-            let path = files[index]
+            let paths = jobs[index], path = paths[0]
             stream?.beginFile(path, index: index)
             var analysis: CaptureAnalysis
             do {
-                let file = try CaptureFile(path: path)
                 var options = AnalysisOptions(filter: filter, selector: selector)
                 options.limits = limits
-                // The kernel's account, when the file keeps one (a pcapng of `teardown capture`).
-                let amendment = KernelAmendment()
-                options.onCustomBlock = amendment.take
+                // The kernel's account, when the file keeps one (a pcapng of `teardown capture`),
+                // and the pieces of a continuous capture.
+                let kernel = KernelAmendment()
+                options.onCustomBlock = kernel.take
+                if continuous { options.timeline = PieceTimeline() }
+                let amendment = Amendments(kernel: kernel, timeline: options.timeline)
                 // A core without a file of its own has room for reading ahead.
-                let reading = WindowedReading(readsAhead: files.count < workers || workers == 1)
-                options.onProgress = { bytes, packets in meter?.update(file: index, bytes: bytes, packets: packets) }
+                let reading = WindowedReading(readsAhead: jobs.count < workers || workers == 1)
+                let piecesDone = PieceProgress(sizes: Dictionary(zip(files, sizes)) { first, _ in first })
+                options.onProgress = { bytes, packets in
+                    meter?.update(file: index, bytes: piecesDone.bytesBefore + bytes, packets: packets)
+                }
                 var lines: BackgroundJSONLines?
                 switch mode {
                 case .collect:
@@ -169,7 +189,13 @@ func analyzeFiles(
                     }
                     options.onInputPause = { StandardOutput.flush() }
                 }
-                analysis = CaptureAnalyzer.analyze(file: file, name: path, options: options, reading: reading)
+                if continuous {
+                    analysis = try CaptureAnalyzer.analyze(
+                        piecesAt: paths, options: options, reading: reading, onPiece: piecesDone.begin)
+                } else {
+                    analysis = CaptureAnalyzer.analyze(
+                        file: try CaptureFile(path: path), name: path, options: options, reading: reading)
+                }
                 for index in analysis.connections.indices { amendment.apply(to: &analysis.connections[index]) }
                 lines?.finish()
             } catch {
@@ -190,17 +216,21 @@ func analyzeFiles(
     var analyses: [CaptureAnalysis] = []
     var exitCode = ExitCode.success
     let collected = results.withLock { $0 }
-    for index in files.indices {
+    for index in jobs.indices {
         guard let analysis = collected[index] else { continue }
-        for warning in analysis.warnings { Console.error("\(files[index]): warning: \(warning)") }
+        let name = jobs[index][0]
+        for warning in analysis.warnings { Console.error("\(name): warning: \(warning)") }
         switch analysis.error {
         case nil, .interrupted?:
             break
         case .cannotOpen(let reason)?:
-            Console.error("\(files[index]): \(reason)")
+            Console.error("\(continuous ? "" : name + ": ")\(reason)")
             exitCode = .cannotOpen
+        case .piecesOverlap?:
+            Console.error("error: \(analysis.error!)")
+            if exitCode == .success || exitCode == .badCapture { exitCode = .usage }
         case let error?:
-            Console.error("\(files[index]): \(error)")
+            Console.error("\(analysis.pieces.isEmpty ? name : analysis.pieces.last!.name): \(error)")
             if exitCode == .success { exitCode = .badCapture }
         }
         analyses.append(analysis)

@@ -103,6 +103,9 @@ struct Check: ParsableCommand {
     @Argument(help: ArgumentHelp("Capture files to check; with --live, the command to run (after '--').", valueName: "file|command"))
     var arguments: [String] = []
 
+    @Flag(help: ArgumentHelp("Read the files as one capture cut into pieces (tcpdump rotation), in time order: a connection that spans pieces is checked once."))
+    var continuous = false
+
     /// Without --live the arguments are files; with it, the command.
     var files: [String] { live ? [] : arguments }
     var command: [String] { live ? arguments : [] }
@@ -164,6 +167,9 @@ struct Check: ParsableCommand {
         if arguments.isEmpty {
             throw ValidationError(live ? "--live needs a command after '--'." : "Name at least one capture file, or use --live -- COMMAND.")
         }
+        if continuous && (live || files.contains("-")) {
+            throw ValidationError("--continuous reads capture files in the order of their timestamps: not with --live or standard input ('-').")
+        }
         if expect == nil && forbid == nil && connections == nil && atLeast == nil && firstCloser == nil && maxLostBytes == nil
             && finalStates.isEmpty && forbiddenFinalStates.isEmpty && expectCause == nil && forbidCause == nil
         {
@@ -212,7 +218,7 @@ struct Check: ParsableCommand {
             commandStatus = status
             if let signal = TerminationSignals.received { exitCode = ExitCode(TerminationSignals.exitCode(for: signal)) }
         } else {
-            (analyses, exitCode) = analyzeFiles(files, filter: packetFilter, selector: selector)
+            (analyses, exitCode) = analyzeFiles(files, filter: packetFilter, selector: selector, continuous: continuous)
         }
         let outcome = CheckReport(
             expectation: expectation, allowTruncated: allowTruncated, allowDrops: allowDrops

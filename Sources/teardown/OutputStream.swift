@@ -16,8 +16,9 @@ final class BackgroundJSONLines: Sendable {
     private let worker: CirculatingWorker<FinishedBatch>
 
     /// - Parameter file: included in every line when given (several input files).
-    /// - Parameter amendment: the kernel's account kept in the file, applied to each connection.
-    init(output: BackgroundOutput, file: String?, amendment: KernelAmendment, depth: Int = 8) {
+    /// - Parameter amendment: the kernel's account kept in the file and the pieces of a continuous
+    ///   capture, applied to each connection.
+    init(output: BackgroundOutput, file: String?, amendment: Amendments, depth: Int = 8) {
         // Without room at first: the analysis makes it.
         worker = CirculatingWorker(items: Array(repeating: FinishedBatch(), count: depth)) { forEach in
             let stream = JSONLinesStream(flushSize: Self.flushSize, sink: output.write)
