@@ -99,10 +99,10 @@ public struct TeardownExpectation: Sendable, Hashable {
     /// fails unless exactly 0 connections were expected.
     public func countViolation(_ count: Int) -> String? {
         if let exactCount {
-            return count == exactCount ? nil : "expected exactly \(exactCount) connections, selected \(count)"
+            return count == exactCount ? nil : "expected exactly \(counted(exactCount, "connection")), selected \(count)"
         }
         if let minimumCount, count < minimumCount {
-            return "expected at least \(minimumCount) connections, selected \(count)"
+            return "expected at least \(counted(minimumCount, "connection")), selected \(count)"
         }
         return count == 0 ? "no connection was selected (use --connections 0 if none is expected)" : nil
     }
@@ -142,8 +142,8 @@ public struct TeardownExpectation: Sendable, Hashable {
         for side in Side.allCases where !forbiddenFinalStates[side].isEmpty {
             parts.append("\(side) not left in \(Self.list(forbiddenFinalStates[side]))")
         }
-        if let exactCount { parts.append("exactly \(exactCount) connections") }
-        if let minimumCount { parts.append("at least \(minimumCount) connections") }
+        if let exactCount { parts.append("exactly \(counted(exactCount, "connection"))") }
+        if let minimumCount { parts.append("at least \(counted(minimumCount, "connection"))") }
         return parts.isEmpty ? "any teardown" : parts.joined(separator: ", ")
     }
 }

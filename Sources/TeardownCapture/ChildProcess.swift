@@ -80,4 +80,8 @@ public struct SpawnError: Error, Sendable, CustomStringConvertible {
             ? "cannot run '\(command)': command not found"
             : "cannot run '\(command)': \(String(cString: strerror(code)))"
     }
+
+    /// The exit status a shell gives for it: 127 when the command was not found, 126 when it was
+    /// found but could not be run (not executable, a directory).
+    public var exitStatus: Int32 { code == ENOENT ? 127 : 126 }
 }

@@ -90,14 +90,19 @@ public final class ZeekLogStream: ReportStream {
 
     public init(write: @escaping (String) -> Void) {
         self.write = write
-        write(ZeekLog.header)
+        write(ZeekLog.header + "#open\t\(ZeekLog.logTime())\n")
     }
 
     public func beginFile(_ name: String, index: Int) { fileIndex = index }
 
     public func connection(_ connection: Connection, timestampDigits: Int) {
         for (rowIndex, record) in connection.zeekRecords.enumerated() {
-            lines += ZeekLog.row(record, of: connection, uid: ZeekLog.uid(file: fileIndex, connection: connection.id, row: rowIndex))
+            // What the capture missed (1.6) goes with the connection's last row, as Zeek counts
+            // content gaps when it removes a connection.
+            let missed = rowIndex == connection.zeekRecords.count - 1 ? connection.notCaptured.map { $0.bytes.client + $0.bytes.server } ?? 0 : 0
+            lines += ZeekLog.row(
+                record, of: connection, missedBytes: missed,
+                uid: ZeekLog.uid(file: fileIndex, connection: connection.id, row: rowIndex))
             lines += "\n"
         }
         if lines.utf8.count >= 1 << 16 { flush() }
@@ -105,7 +110,10 @@ public final class ZeekLogStream: ReportStream {
 
     public func endFile(_ analysis: CaptureAnalysis) { flush() }
 
-    public func finish() { flush() }
+    public func finish() {
+        lines += "#close\t\(ZeekLog.logTime())\n"
+        flush()
+    }
 
     private func flush() {
         guard !lines.isEmpty else { return }
@@ -150,7 +158,9 @@ public final class TextTableStream: ReportStream {
     }
 
     public func endFile(_ analysis: CaptureAnalysis) {
-        if case .cannotOpen = analysis.error {} else { anyFile = true }
+        // A file that could not be opened has no summary: its error says why (exit 66).
+        if case .cannotOpen = analysis.error { return }
+        anyFile = true
         summaries.append(TextReport.summary(analysis, named: showFile))
     }
 

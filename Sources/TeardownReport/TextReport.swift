@@ -67,10 +67,10 @@ public struct TextReport {
         let lost = analysis.totalLostBytes
         let total = analysis.connectionCount
         var text = named ? "\(analysis.file): " : ""
-        text += "\(total) connection\(total == 1 ? "" : "s")"
+        text += counted(total, "connection")
         if !parts.isEmpty { text += ": " + parts.joined(separator: ", ") }
         if lost > 0 { text += " (\(lost) bytes lost)" }
-        text += "; \(analysis.packets) packets, \(analysis.tcpPackets) TCP"
+        text += "; \(counted(analysis.packets, "packet")), \(analysis.tcpPackets) TCP"
         if analysis.skippedPackets > 0 { text += ", \(analysis.skippedPackets) skipped" }
         if analysis.filteredPackets > 0 { text += ", \(analysis.filteredPackets) filtered out" }
         if analysis.lateSegments > 0 {

@@ -1,5 +1,8 @@
 import TeardownAnalysis
 import TeardownWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A Zeek conn.log in Zeek's TSV form, so `zeek-cut` and scripts written for Zeek read it: the
 /// header lines, then one row per Zeek connection (``ZeekRecord``; a connection of ours may be
@@ -32,16 +35,27 @@ public enum ZeekLog {
         return output
     }
 
-    /// One row. `missed_bytes` is unset: Zeek's figure counts content gaps its reassembler skipped,
-    /// which this project does not reassemble to measure.
-    static func row(_ record: ZeekRecord, of connection: Connection, uid: String) -> String {
+    /// The time of the `#open` and `#close` lines, in Zeek's form (`2026-12-03-20-14-05`, local
+    /// time): when the log was written, as Zeek does.
+    static func logTime(_ seconds: Int = time(nil)) -> String {
+        var when = time_t(seconds)
+        var parts = tm()
+        localtime_r(&when, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))-"
+            + "\(two(parts.tm_hour))-\(two(parts.tm_min))-\(two(parts.tm_sec))"
+    }
+
+    /// One row. `missedBytes`: payload bytes the capture did not show (contract 1.6), Zeek's
+    /// content gaps.
+    static func row(_ record: ZeekRecord, of connection: Connection, missedBytes: Int64, uid: String) -> String {
         let duration = Timestamp(nanoseconds: max(0, record.lastSeen.nanoseconds(since: record.firstSeen)))
         let columns = [
             record.firstSeen.formatted(digits: 6), uid,
             "\(connection.client.address)", "\(connection.client.port)",
             "\(connection.server.address)", "\(connection.server.port)", "tcp",
             duration.formatted(digits: 6), "\(record.bytes.client)", "\(record.bytes.server)",
-            record.state.rawValue, "-", record.history.isEmpty ? "(empty)" : record.history,
+            record.state.rawValue, "\(missedBytes)", record.history.isEmpty ? "(empty)" : record.history,
             "\(record.packets.client)", "\(record.packets.server)", connection.verdict.rawValue,
         ]
         return columns.joined(separator: "\t")

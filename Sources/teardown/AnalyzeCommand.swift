@@ -32,8 +32,13 @@ struct Analyze: ParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng); '-' reads standard input.", valueName: "file"))
-    var files: [String]
+    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng, also .gz or .zst); '-' reads standard input.", valueName: "file"))
+    var arguments: [String] = []
+
+    @OptionGroup var input: InputFiles
+
+    /// The files named with -r, then those named as arguments.
+    var files: [String] { input.read + arguments }
 
     @OptionGroup var report: ReportOptions
 
@@ -42,6 +47,7 @@ struct Analyze: ParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("Name at least one capture file.") }
+        if let error = TrailingFilter.error(files, command: "analyze", option: "--filter") { throw error }
         if continuous && files.contains("-") {
             throw ValidationError("--continuous reads files in the order of their timestamps; standard input ('-') cannot be one of them.")
         }
@@ -54,11 +60,11 @@ struct Analyze: ParsableCommand {
     @Flag(help: ArgumentHelp("Read the files as one capture cut into pieces (tcpdump -C/-G/-W rotation), in the order of their first timestamps: a connection that spans pieces is reported once, with the files it spans."))
     var continuous = false
 
-    @Option(help: ArgumentHelp("Capture-time seconds a finished connection is kept for late segments.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Capture-time seconds a finished connection is kept for late segments.", valueName: "seconds"))
     var linger: Double = 5
 
     @Option(
-        name: .customLong("idle-timeout"),
+        name: .customLong("idle-timeout"), parsing: .unconditional,
         help: ArgumentHelp(
             "End a connection idle this many capture-time seconds (Zeek's cut): report it as it stands and start a new one with its next packet. Default: never (contract 1.1), 300 with --format zeek.",
             valueName: "seconds"))
@@ -71,7 +77,8 @@ struct Analyze: ParsableCommand {
             do {
                 packetFilter = try BPFFilter(filter)
             } catch {
-                throw ValidationError(error.description)
+                Console.error("--filter: \(error.description)")
+                throw ExitCode.usage
             }
         }
         // Zeek's log keeps Zeek's own row boundaries: it emulates Zeek.

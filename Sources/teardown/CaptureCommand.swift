@@ -40,8 +40,20 @@ struct Capture: ParsableCommand {
     /// Whether the capture is written as pcapng (by its name).
     var writesPcapng: Bool { write?.hasSuffix(".pcapng") ?? false }
 
-    @Option(help: "Bytes kept per packet; payload sizes come from the IP lengths, so headers suffice.")
-    var snaplen: Int32 = 256
+    @Option(help: ArgumentHelp("Bytes kept per packet; 0 keeps whole packets, as with tcpdump. Default: whole packets with -w (the file is for Wireshark too), else 256 (payload sizes come from the IP lengths, so headers suffice).", valueName: "bytes"))
+    var snaplen: Int32?
+
+    /// The snapshot length asked of libpcap.
+    var snapshotLength: Int32 {
+        switch snaplen {
+        case 0?: return Self.wholePacket
+        case let length?: return length
+        case nil: return write == nil ? 256 : Self.wholePacket
+        }
+    }
+
+    /// libpcap's largest snapshot length: whole packets.
+    static let wholePacket: Int32 = 262_144
 
     @Option(help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
     var duration: Double?
@@ -63,10 +75,11 @@ struct Capture: ParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        if duration != nil && count != nil { throw ValidationError("Use --duration or --count, not both.") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive.") }
         if let count, count <= 0 { throw ValidationError("--count must be positive.") }
-        if snaplen < 64 || snaplen > 262_144 { throw ValidationError("--snaplen must be between 64 and 262144.") }
+        if let snaplen, snaplen != 0 && (snaplen < 64 || snaplen > Self.wholePacket) {
+            throw ValidationError("--snaplen must be 0 (whole packets) or between 64 and 262144.")
+        }
         if !command.isEmpty && (duration != nil || count != nil) {
             throw ValidationError("With a command, capture lasts as long as the command: drop --duration/--count.")
         }
@@ -84,10 +97,11 @@ struct Capture: ParsableCommand {
         var configuration = CaptureConfiguration(outputPath: path)
         configuration.interface = interface
         configuration.filter = filter.isEmpty ? nil : filter
-        configuration.snapshotLength = snaplen
+        configuration.snapshotLength = snapshotLength
         configuration.linkType = linkType?.value
         let capture: LiveCapture
         do {
+            // --count and --duration together: whichever comes first ends the capture.
             capture = try LiveCapture(configuration, packetLimit: count ?? 0)
         } catch {
             throw fail(error)
@@ -104,7 +118,7 @@ struct Capture: ParsableCommand {
             } catch {
                 _ = try? capture.stop(quietPeriod: 0)
                 Console.error(error.description)
-                throw ExitCode(127)
+                throw ExitCode(error.exitStatus)
             }
             (exitStatus, interrupted) = child.waitForwardingSignals()
         } else {

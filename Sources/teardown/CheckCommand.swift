@@ -103,11 +103,13 @@ struct Check: ParsableCommand {
     @Argument(help: ArgumentHelp("Capture files to check; with --live, the command to run (after '--').", valueName: "file|command"))
     var arguments: [String] = []
 
+    @OptionGroup var input: InputFiles
+
     @Flag(help: ArgumentHelp("Read the files as one capture cut into pieces (tcpdump rotation), in time order: a connection that spans pieces is checked once."))
     var continuous = false
 
     /// Without --live the arguments are files; with it, the command.
-    var files: [String] { live ? [] : arguments }
+    var files: [String] { live ? [] : input.read + arguments }
     var command: [String] { live ? arguments : [] }
 
     @Option(help: ArgumentHelp("Every selected connection must have one of these verdicts.", valueName: "kind,..."))
@@ -164,9 +166,10 @@ struct Check: ParsableCommand {
     var filter: String?
 
     func validate() throws {
-        if arguments.isEmpty {
+        if arguments.isEmpty && (live || input.read.isEmpty) {
             throw ValidationError(live ? "--live needs a command after '--'." : "Name at least one capture file, or use --live -- COMMAND.")
         }
+        if !live, let error = TrailingFilter.error(files, command: "check", option: "--filter") { throw error }
         if continuous && (live || files.contains("-")) {
             throw ValidationError("--continuous reads capture files in the order of their timestamps: not with --live or standard input ('-').")
         }
@@ -202,7 +205,8 @@ struct Check: ParsableCommand {
             selector = try selection.map(BPFFilter.init)
             packetFilter = live ? nil : try filter.map(BPFFilter.init)
         } catch {
-            throw ValidationError(error.description)
+            Console.error(error.description)
+            throw ExitCode.usage
         }
         // Every output path is checked before anything runs (a live command can take long).
         if let junit, !Console.canWrite(to: junit) {
@@ -258,7 +262,7 @@ struct Check: ParsableCommand {
         } catch {
             _ = try? capture.stop(quietPeriod: 0)
             Console.error(error.description)
-            throw ExitCode(127)
+            throw ExitCode(error.exitStatus)
         }
         let (status, interrupted) = child.waitForwardingSignals()
         let statistics: CaptureStatistics

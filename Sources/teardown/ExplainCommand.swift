@@ -32,8 +32,13 @@ struct Explain: ParsableCommand {
 
     static let defaultLimit = 10
 
-    @Argument(help: ArgumentHelp("A capture file (pcap or pcapng); '-' reads standard input.", valueName: "file"))
-    var file: String
+    @Argument(help: ArgumentHelp("A capture file (pcap or pcapng, also .gz or .zst); '-' reads standard input.", valueName: "file"))
+    var arguments: [String] = []
+
+    @OptionGroup var input: InputFiles
+
+    /// The one capture file, named with -r or as the argument.
+    var file: String { (input.read + arguments).first ?? "" }
 
     @Option(name: .customLong("connection"), help: ArgumentHelp("Explain the connection with this id (as `analyze` numbers them); repeatable.", valueName: "id"))
     var connections: [Int] = []
@@ -41,13 +46,18 @@ struct Explain: ParsableCommand {
     @Option(name: .customLong("where"), help: ArgumentHelp("Explain the connections with a packet matching this tcpdump expression.", valueName: "expression"))
     var selection: String?
 
-    @Option(help: ArgumentHelp("Also write the diagram as a standalone SVG; with several connections, FILE-ID.svg for each.", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write the diagram as a standalone SVG; with several connections, FILE-ID.svg for each; '-' writes the one SVG to standard output instead of the text diagram.", valueName: "file"))
     var svg: String?
 
     @Option(help: "Colour the diagram: auto (only on a terminal, not with NO_COLOR set), always or never.")
     var color: ColorMode = .auto
 
     func validate() throws {
+        let files = input.read + arguments
+        if let error = TrailingFilter.error(files, command: "explain", option: "--where") { throw error }
+        if files.count != 1 {
+            throw ValidationError(files.isEmpty ? "Name the capture file to explain." : "explain reads one capture file; \(files.count) were named.")
+        }
         if let bad = connections.first(where: { $0 < 1 }) {
             throw ValidationError("--connection takes an id from 1 up (got \(bad)); `teardown analyze FILE` lists the ids.")
         }
@@ -60,14 +70,15 @@ struct Explain: ParsableCommand {
             do {
                 options.selector = try BPFFilter(selection)
             } catch {
-                throw ValidationError(error.description)
+                Console.error("--where: \(error.description)")
+                throw ExitCode.usage
             }
         }
         let opened: CaptureFile
         do {
             opened = try CaptureFile(path: file)
         } catch {
-            Console.error("\(error)")
+            Console.error("\(file): \(error)")
             throw ExitCode.cannotOpen
         }
         // One pass: the chosen connections' segments are recorded as the analysis sees them.
@@ -101,8 +112,13 @@ struct Explain: ParsableCommand {
             byID[id].map { Explainer.explain($0, segments: analysis.segments[id] ?? []) }
         }
         for warning in analysis.warnings { Console.error("\(file): warning: \(warning)") }
+        // `--svg -`: the SVG on standard output instead of the text ladder.
+        if svg == "-" && explanations.count > 1 {
+            Console.error("--svg - writes one SVG to standard output, and \(explanations.count) connections were chosen; choose one with --connection ID, or give --svg a file name")
+            throw ExitCode.usage
+        }
         let renderer = LadderText(color: Console.useColor(color))
-        Console.write(explanations.map(renderer.render).joined(separator: "\n"))
+        if svg != "-" { Console.write(explanations.map(renderer.render).joined(separator: "\n")) }
         if let limited {
             Console.error("explained the first \(limited.shown) of \(limited.of) connections; choose others with --connection ID or --where EXPRESSION")
         }
@@ -127,6 +143,10 @@ struct Explain: ParsableCommand {
 
     /// Writes one SVG per explanation: `path` itself for one, `STEM-ID.svg` for several.
     func writeSVG(_ explanations: [Explanation], to path: String) throws {
+        if path == "-" {
+            for explanation in explanations { Console.write(LadderSVG.render(explanation)) }
+            return
+        }
         for explanation in explanations {
             var target = path
             if explanations.count > 1 {

@@ -54,7 +54,7 @@ struct StitchingHint {
                 return others.last { $0 < index } ?? others.first
             }
             guard let earlier = continued.max() else { continue }
-            let files = analyses.map { Self.quoted($0.file) }.joined(separator: " ")
+            let files = ShellWords.command(analyses.map(\.file))
             text = """
                 hint: \(continued.count) connection\(continued.count == 1 ? "" : "s") still going at the end of \
                 \(analyses[earlier].file) go\(continued.count == 1 ? "es" : "") on in \(analysis.file): the files look \
@@ -65,10 +65,5 @@ struct StitchingHint {
             return
         }
         return nil
-    }
-
-    private static func quoted(_ path: String) -> String {
-        if path.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+,:@".contains($0) }) { return path }
-        return "'" + path.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }
 }

@@ -22,7 +22,7 @@ enum ScenarioReport {
             if let connection = result.connection {
                 output += "    wire:        \(wireSummary(connection))\n"
             } else {
-                output += "    wire:        \(result.analysis.connections.count) connections captured\n"
+                output += "    wire:        \(counted(result.analysis.connections.count, "connection")) captured\n"
             }
             output += "    application: \(applicationSummary(result.application))\n"
             for remark in result.application.remarks { output += "                 \(remark)\n" }
@@ -30,7 +30,7 @@ enum ScenarioReport {
         }
         let passed = results.filter(\.passed).count
         let seconds = Double(results.reduce(0) { $0 + $1.elapsedNanoseconds }) / 1e9
-        output += "\(results.count) scenarios: \(passed) passed, \(results.count - passed) failed"
+        output += "\(counted(results.count, "scenario")): \(passed) passed, \(results.count - passed) failed"
         output += " (\((seconds * 100).rounded() / 100) s)\n"
         return output
     }

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Report formats (contract §4).
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -21,4 +24,65 @@ struct ReportOptions: ParsableArguments {
 
     @Option(help: "Colour the text report: auto (only on a terminal, not with NO_COLOR set), always or never.")
     var color: ColorMode = .auto
+}
+
+/// Capture files named as tcpdump and tshark users name them: as arguments, or with `-r FILE`
+/// (repeatable), in the order given.
+struct InputFiles: ParsableArguments {
+    @Option(name: .customShort("r"), help: ArgumentHelp("Read this capture file, as tcpdump -r does (repeatable; the same as naming it).", valueName: "file"))
+    var read: [String] = []
+}
+
+/// tcpdump's habit of a filter expression after the file (`x.pcap port 8000`): the words from the
+/// first one that is no file but a filter keyword are the expression.
+enum TrailingFilter {
+    static let keywords: Set<String> = [
+        "port", "portrange", "host", "net", "src", "dst", "tcp", "udp", "icmp", "icmp6", "ip", "ip6", "arp", "and",
+        "or", "not", "proto", "ether", "vlan", "mpls", "less", "greater", "gateway", "broadcast", "multicast",
+        "tcp[tcpflags]", "!", "(",
+    ]
+
+    /// The expression and the files before it, when `arguments` end in filter words.
+    static func split(_ arguments: [String]) -> (files: [String], expression: String)? {
+        guard let start = arguments.firstIndex(where: { keywords.contains($0.lowercased()) && !fileExists($0) }),
+            start > 0
+        else { return nil }
+        return (Array(arguments[..<start]), arguments[start...].joined(separator: " "))
+    }
+
+    /// A usage error that gives the command to run instead: `option` takes the expression. The
+    /// command is the one typed (`commandLine`, the subcommand first), with the expression's words
+    /// moved into `option`.
+    static func error(
+        _ arguments: [String], command: String, option: String,
+        commandLine: [String] = Array(CommandLine.arguments.dropFirst())
+    ) -> ValidationError? {
+        guard let (files, expression) = split(arguments) else { return nil }
+        let words = expression.split(separator: " ").map(String.init)
+        var typed = [command] + files
+        if let start = commandLine.indices.first(where: { Array(commandLine.dropFirst($0).prefix(words.count)) == words }),
+            commandLine.first == command
+        {
+            typed = commandLine
+            typed.removeSubrange(start..<(start + words.count))
+        }
+        typed.insert(contentsOf: [option, expression], at: 1)
+        return ValidationError(
+            "'\(expression)' is a filter expression, not a file. Give it with \(option):\n  teardown \(ShellWords.command(typed))")
+    }
+
+    private static func fileExists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+}
+
+/// Commands printed for a person to copy: each word quoted for a POSIX shell where it needs it.
+enum ShellWords {
+    static func quoted(_ word: String) -> String {
+        if !word.isEmpty && word.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+,:@=".contains($0) }) { return word }
+        return "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
+
+    static func command(_ words: [String]) -> String { words.map(quoted).joined(separator: " ") }
 }

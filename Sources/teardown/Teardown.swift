@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `teardown`: shows how TCP connections end.
 @main
@@ -25,4 +28,40 @@ struct Teardown: ParsableCommand {
         subcommands: [Analyze.self, Check.self, Explain.self, Capture.self, Run.self],
         defaultSubcommand: nil
     )
+
+    /// Parses and runs the command, as argument-parser does, with one habit of tcpdump users
+    /// caught on the way: a capture filter given as plain words (`capture -i lo port 8000`), for
+    /// which the parser could only say "unexpected arguments".
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            if arguments.first == "capture", let hint = CaptureFilterWords.hint(fullMessage(for: error), arguments: arguments) {
+                Console.error(hint)
+                Glibc.exit(ExitCode.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// `teardown capture -i lo port 8000`: the words the parser did not expect, when they are a filter.
+enum CaptureFilterWords {
+    /// The corrected command, when the unexpected words of `message` begin with a filter keyword.
+    static func hint(_ message: String, arguments: [String]) -> String? {
+        guard message.contains("nexpected argument") else { return nil }
+        let firstLine = message.split(separator: "\n").first.map(String.init) ?? message
+        let words = firstLine.split(separator: "'", omittingEmptySubsequences: false).enumerated()
+            .filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        guard let first = words.first, TrailingFilter.keywords.contains(first.lowercased()) else { return nil }
+        var typed = arguments
+        if let start = typed.indices.first(where: { Array(typed.dropFirst($0).prefix(words.count)) == words }) {
+            typed.removeSubrange(start..<(start + words.count))
+        }
+        let expression = words.joined(separator: " ")
+        typed.insert(contentsOf: ["-f", expression], at: 1)
+        return "'\(expression)' is a capture filter: give it with -f (--filter); a command to run goes after '--'.\n  teardown \(ShellWords.command(typed))"
+    }
 }

@@ -62,7 +62,7 @@ func liveCheck() throws {
     let passed = try liveCheck(
         ["--expect", "graceful", "--connections", "1"], script: "exec 3<>/dev/tcp/127.0.0.1/PORT; printf hello >&3; cat <&3; exec 3>&-")
     #expect(passed.status == 0, "\(passed.stdout)\(passed.stderr)")
-    #expect(passed.stdout == "check passed: 1 connection checked (graceful, exactly 1 connections)\n")
+    #expect(passed.stdout == "check passed: 1 connection checked (graceful, exactly 1 connection)\n")
     // The command fails: its status is passed on, and the check result is still printed.
     let failed = try liveCheck(
         ["--forbid", "graceful"], script: "exec 3<>/dev/tcp/127.0.0.1/PORT; printf hello >&3; cat <&3; exec 3>&-; exit 3")
