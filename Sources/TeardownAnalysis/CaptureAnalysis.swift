@@ -68,6 +68,21 @@ public struct CaptureAnalysis: Sendable {
         return connections.filter { selectedIDs.contains($0.id) }
     }
 
+    /// Adds `other`'s counts to these (a total over several files): packets, connections per
+    /// verdict, lost bytes, skipped, filtered and late packets.
+    public mutating func add(_ other: CaptureAnalysis) {
+        packets += other.packets
+        tcpPackets += other.tcpPackets
+        notTCPPackets += other.notTCPPackets
+        fragmentPackets += other.fragmentPackets
+        undecodablePackets += other.undecodablePackets
+        filteredPackets += other.filteredPackets
+        lateSegments += other.lateSegments
+        connectionCount += other.connectionCount
+        totalLostBytes += other.totalLostBytes
+        for (verdict, count) in other.verdictCounts { verdictCounts[verdict, default: 0] += count }
+    }
+
     /// Warnings a person should see (on standard error), besides `error`.
     public var warnings: [String] {
         var list: [String] = []

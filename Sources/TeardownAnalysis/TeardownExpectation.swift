@@ -3,6 +3,9 @@
 public struct TeardownExpectation: Sendable, Hashable {
     /// Each selected connection must have one of these verdicts (empty: any).
     public var allowed: Set<Verdict> = []
+    /// Allowed verdicts qualified by their completion (contract 2.1): `half-closed:completed`
+    /// allows a half-closed connection only when the second FIN came too.
+    public var allowedCompletion: [Verdict: Bool] = [:]
     /// No selected connection may have one of these verdicts.
     public var forbidden: Set<Verdict> = []
     /// Each selected connection's `completed` must be this (contract 2.1).
@@ -53,7 +56,9 @@ public struct TeardownExpectation: Sendable, Hashable {
     public func violations(_ connection: Connection) -> [String] {
         var problems: [String] = []
         if !allowed.isEmpty && !allowed.contains(connection.verdict) {
-            problems.append("expected \(Self.list(allowed))")
+            problems.append("expected \(allowedList)")
+        } else if let completion = allowedCompletion[connection.verdict], connection.completed != completion {
+            problems.append("expected \(allowedList), not \(Self.qualified(connection.verdict, completed: connection.completed))")
         }
         if forbidden.contains(connection.verdict) {
             problems.append("\(connection.verdict) is forbidden")
@@ -107,6 +112,18 @@ public struct TeardownExpectation: Sendable, Hashable {
         return count == 0 ? "no connection was selected (use --connections 0 if none is expected)" : nil
     }
 
+    /// The allowed verdicts, with their qualifiers: `half-closed:completed or graceful`.
+    private var allowedList: String {
+        Verdict.allCases.filter(allowed.contains).map { verdict in
+            allowedCompletion[verdict].map { Self.qualified(verdict, completed: $0) } ?? verdict.rawValue
+        }.joined(separator: " or ")
+    }
+
+    /// `half-closed:completed`, `half-closed:not-completed`: a verdict with its completion.
+    public static func qualified(_ verdict: Verdict, completed: Bool) -> String {
+        "\(verdict.rawValue):\(completed ? "completed" : "not-completed")"
+    }
+
     /// Verdicts in the contract's order, joined with "or".
     static func list(_ verdicts: Set<Verdict>) -> String {
         Verdict.allCases.filter(verdicts.contains).map(\.rawValue).joined(separator: " or ")
@@ -125,7 +142,7 @@ public struct TeardownExpectation: Sendable, Hashable {
     /// A one-line description: `graceful or half-closed, client closes first, ≤ 0 bytes lost`.
     public var summary: String {
         var parts: [String] = []
-        if !allowed.isEmpty { parts.append(Self.list(allowed)) }
+        if !allowed.isEmpty { parts.append(allowedList) }
         if !forbidden.isEmpty { parts.append("not " + Self.list(forbidden)) }
         if let completed { parts.append(completed ? "completed" : "not completed") }
         if let firstCloser { parts.append("\(firstCloser) closes first") }

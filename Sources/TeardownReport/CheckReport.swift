@@ -8,11 +8,18 @@ public struct CheckReport: Sendable {
     public var allowTruncated: Bool
     /// Accept a live capture in which the kernel dropped packets.
     public var allowDrops: Bool
+    /// Whether each failure line gives the `teardown explain` command that shows the connection
+    /// (not for a capture that is not kept).
+    public var showsExplainCommand: Bool
 
-    public init(expectation: TeardownExpectation, allowTruncated: Bool = false, allowDrops: Bool = false) {
+    public init(
+        expectation: TeardownExpectation, allowTruncated: Bool = false, allowDrops: Bool = false,
+        showsExplainCommand: Bool = true
+    ) {
         self.expectation = expectation
         self.allowTruncated = allowTruncated
         self.allowDrops = allowDrops
+        self.showsExplainCommand = showsExplainCommand
     }
 
     /// The result of a check.
@@ -42,8 +49,11 @@ public struct CheckReport: Sendable {
                 if !problems.isEmpty {
                     failedConnections += 1
                     lines.append(
-                        "\(label)\(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(problems.joined(separator: "; "))"
+                        "\(label)#\(connection.id) \(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(problems.joined(separator: "; "))"
                     )
+                    if showsExplainCommand {
+                        lines.append("  see it: teardown explain \(ShellWords.quoted(analysis.file)) --connection \(connection.id)")
+                    }
                 }
                 cases.append(JUnitReport.Case(connection: connection, problems: problems))
             }

@@ -2,8 +2,9 @@ import TeardownAnalysis
 
 /// A JUnit XML report of a `teardown check` run, the format CI systems display.
 ///
-/// One `<testsuite>` per capture, one `<testcase>` per selected connection (a `<failure>` carries
-/// the evidence), plus one test case per capture named `capture and selection` for the checks that
+/// One `<testsuite>` per capture, one `<testcase>` per selected connection, named by its server and
+/// its place among the connections to that server (`to 127.0.0.1:8080, connection 2`: stable from
+/// run to run, unlike the client's port; a `<failure>` carries the evidence and the id), plus one test case per capture named `capture and selection` for the checks that
 /// are about the capture rather than one connection (readable, not cut short, no drops, count).
 public struct JUnitReport: Sendable {
     /// One checked connection.
@@ -53,12 +54,16 @@ public struct JUnitReport: Sendable {
                 xml += "      <failure message=\"\(Self.escape(message))\">\(Self.escape(message))</failure>\n"
             }
             xml += "    </testcase>\n"
+            // Names CI history can follow from run to run: the server and the connection's place
+            // among those to it, not the client's ephemeral port or the id.
+            var toServer: [SocketAddress: Int] = [:]
             for item in suite.cases {
                 let connection = item.connection
-                let name = "#\(connection.id) \(Evidence.endpoints(connection))"
+                toServer[connection.server, default: 0] += 1
+                let name = "to \(connection.server), connection \(toServer[connection.server]!)"
                 xml += "    <testcase classname=\"\(Self.escape(suite.file))\" name=\"\(Self.escape(name))\">\n"
                 if !item.problems.isEmpty {
-                    let message = "\(connection.verdict): \(Evidence.phrase(connection)); \(item.problems.joined(separator: "; "))"
+                    let message = "#\(connection.id) \(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(item.problems.joined(separator: "; "))"
                     xml += "      <failure message=\"\(Self.escape(message))\">expected: \(Self.escape(expectation))\n"
                     xml += "\(Self.escape(JSONReport.line(connection, timestampDigits: 6, file: nil)))</failure>\n"
                 }

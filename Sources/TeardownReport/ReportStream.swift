@@ -136,6 +136,11 @@ public final class TextTableStream: ReportStream {
     private var widths: [Int]?
     private var summaries: [String] = []
     private var anyFile = false
+    /// The files' counts added up, for the total line of several files.
+    private var total = CaptureAnalysis(file: "total")
+    private var files = 0
+    /// Whether a row was marked partial (`*`): the legend follows the summaries.
+    private var sawPartial = false
 
     /// - Parameter showFile: whether a `FILE` column names each connection's file (several files).
     public init(report: TextReport, showFile: Bool, write: @escaping (String) -> Void) {
@@ -149,6 +154,7 @@ public final class TextTableStream: ReportStream {
     public func connection(_ connection: Connection, timestampDigits: Int) {
         var cells = TextReport.cells(connection)
         if showFile { cells.insert(file, at: 0) }
+        if connection.partial { sawPartial = true }
         if let widths {
             write(report.line(cells, widths: widths, showFile: showFile, verdict: connection.verdict) + "\n")
             return
@@ -162,10 +168,14 @@ public final class TextTableStream: ReportStream {
         if case .cannotOpen = analysis.error { return }
         anyFile = true
         summaries.append(TextReport.summary(analysis, named: showFile))
+        total.add(analysis)
+        files += 1
     }
 
     public func finish() {
         if widths == nil && (anyFile || !held.isEmpty) { printHeld() }
+        if files > 1 { summaries.append("total, \(counted(files, "file")): " + TextReport.summary(total, named: false)) }
+        if sawPartial { summaries.append(TextReport.partialLegend) }
         write(summaries.map { $0 + "\n" }.joined())
     }
 

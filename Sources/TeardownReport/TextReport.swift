@@ -53,9 +53,15 @@ public struct TextReport {
         return parts.joined(separator: "  ")
     }
 
+    /// The verdict, `(completed)` for a half-close whose second FIN came, and `*` when the start of
+    /// the connection was not captured (contract 1.2, `partial`).
     static func verdictText(_ connection: Connection) -> String {
-        connection.verdict == .halfClosed && connection.completed ? "half-closed (completed)" : connection.verdict.rawValue
+        let text = connection.verdict == .halfClosed && connection.completed ? "half-closed (completed)" : connection.verdict.rawValue
+        return connection.partial ? text + "*" : text
     }
+
+    /// The line under the summaries when a verdict is marked `*`.
+    static let partialLegend = "* the start of the connection was not captured (partial): its opening, and what it says about the client, is not known"
 
     /// `6 connections: 2 graceful, 1 half-closed, 3 abortive (9 bytes lost); 41 packets, 41 TCP`.
     public static func summary(_ analysis: CaptureAnalysis, named: Bool) -> String {

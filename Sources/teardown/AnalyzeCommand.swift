@@ -93,7 +93,14 @@ struct Analyze: ParsableCommand {
         let (analyses, exitCode) = analyzeFiles(
             files, filter: packetFilter, limits: limits, mode: mode, continuous: continuous)
         if report.format == .summary {
-            Console.write(analyses.filter(\.wasOpened).map { TextReport.summary($0, named: analyses.count > 1) + "\n" }.joined())
+            let opened = analyses.filter(\.wasOpened)
+            var lines = opened.map { TextReport.summary($0, named: analyses.count > 1) }
+            if opened.count > 1 {
+                var total = CaptureAnalysis(file: "total")
+                for analysis in opened { total.add(analysis) }
+                lines.append("total, \(counted(opened.count, "file")): " + TextReport.summary(total, named: false))
+            }
+            Console.write(lines.map { $0 + "\n" }.joined())
         }
         StandardOutput.flush()
         if !continuous, let hint = StitchingHint(analyses) { Console.error(hint.text) }

@@ -11,19 +11,33 @@ import Glibc
 /// A comma-separated list of verdicts: `graceful,half-closed`.
 struct VerdictList: ExpressibleByArgument {
     var verdicts: Set<Verdict>
+    /// Verdicts qualified by completion: `half-closed:completed`, `half-closed:not-completed`.
+    var completion: [Verdict: Bool] = [:]
 
     init?(argument: String) {
         var verdicts = Set<Verdict>()
-        for name in argument.split(separator: ",") {
-            guard let verdict = Verdict(rawValue: name.trimmingCharacters(in: " ")) else { return nil }
+        for item in argument.split(separator: ",") {
+            let parts = item.trimmingCharacters(in: " ").split(separator: ":", maxSplits: 1).map(String.init)
+            guard let verdict = Verdict(rawValue: parts[0]) else { return nil }
             verdicts.insert(verdict)
+            if parts.count == 2 {
+                switch parts[1] {
+                case "completed": completion[verdict] = true
+                case "not-completed": completion[verdict] = false
+                default: return nil
+                }
+            }
         }
         if verdicts.isEmpty { return nil }
         self.verdicts = verdicts
     }
 
-    static var allValueStrings: [String] { Verdict.allCases.map(\.rawValue) }
+    static var allValueStrings: [String] {
+        Verdict.allCases.map(\.rawValue) + ["half-closed:completed", "half-closed:not-completed"]
+    }
 }
+
+extension Side: ExpressibleByArgument {}
 
 extension FirstCloser: ExpressibleByArgument {}
 
@@ -112,8 +126,11 @@ struct Check: ParsableCommand {
     var files: [String] { live ? [] : input.read + arguments }
     var command: [String] { live ? arguments : [] }
 
-    @Option(help: ArgumentHelp("Every selected connection must have one of these verdicts.", valueName: "kind,..."))
+    @Option(help: ArgumentHelp("Every selected connection must have one of these verdicts; half-closed:completed or half-closed:not-completed also asks whether the second FIN came.", valueName: "kind,..."))
     var expect: VerdictList?
+
+    @Option(name: .customLong("reset-by"), help: "The side whose reset must have ended each selected connection: client or server.")
+    var resetBy: Side?
 
     @Option(help: ArgumentHelp("No selected connection may have one of these verdicts.", valueName: "kind,..."))
     var forbid: VerdictList?
@@ -173,11 +190,12 @@ struct Check: ParsableCommand {
         if continuous && (live || files.contains("-")) {
             throw ValidationError("--continuous reads capture files in the order of their timestamps: not with --live or standard input ('-').")
         }
-        if expect == nil && forbid == nil && connections == nil && atLeast == nil && firstCloser == nil && maxLostBytes == nil
+        if expect == nil && forbid == nil && connections == nil && atLeast == nil && firstCloser == nil && resetBy == nil
+            && maxLostBytes == nil
             && finalStates.isEmpty && forbiddenFinalStates.isEmpty && expectCause == nil && forbidCause == nil
         {
             throw ValidationError(
-                "Say what to check: --expect, --forbid, --connections, --at-least, --first-closer, --max-lost-bytes, --final-state, --forbid-final-state, --expect-cause or --forbid-cause.")
+                "Say what to check: --expect, --forbid, --connections, --at-least, --first-closer, --reset-by, --max-lost-bytes, --final-state, --forbid-final-state, --expect-cause or --forbid-cause.")
         }
         if connections != nil && atLeast != nil { throw ValidationError("Use --connections or --at-least, not both.") }
         for value in [connections, atLeast].compactMap({ $0 }) where value < 0 {
@@ -189,7 +207,8 @@ struct Check: ParsableCommand {
     var expectation: TeardownExpectation {
         var expectation = TeardownExpectation(
             allowed: expect?.verdicts ?? [], forbidden: forbid?.verdicts ?? [], firstCloser: firstCloser,
-            maximumLostBytes: maxLostBytes, exactCount: connections, minimumCount: atLeast)
+            resetBy: resetBy, maximumLostBytes: maxLostBytes, exactCount: connections, minimumCount: atLeast)
+        expectation.allowedCompletion = expect?.completion ?? [:]
         for item in finalStates { expectation.finalStates[item.side].formUnion(item.states) }
         for item in forbiddenFinalStates { expectation.forbiddenFinalStates[item.side].formUnion(item.states) }
         expectation.causes = expectCause?.codes ?? []
@@ -224,8 +243,9 @@ struct Check: ParsableCommand {
         } else {
             (analyses, exitCode) = analyzeFiles(files, filter: packetFilter, selector: selector, continuous: continuous)
         }
+        // A live capture is not kept: no `teardown explain` command to give for it.
         let outcome = CheckReport(
-            expectation: expectation, allowTruncated: allowTruncated, allowDrops: allowDrops
+            expectation: expectation, allowTruncated: allowTruncated, allowDrops: allowDrops, showsExplainCommand: !live
         ).evaluate(analyses)
         Console.write(outcome.text)
         if let junit {

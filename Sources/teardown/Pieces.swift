@@ -1,6 +1,7 @@
 import Synchronization
 import TeardownAnalysis
 import TeardownKernel
+import TeardownReport
 
 /// What is added to each connection once the analysis built it: the kernel's account kept in the
 /// file, and with `--continuous` the pieces its packets came from (contract 1.6).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TeardownReport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -75,14 +76,4 @@ enum TrailingFilter {
         var info = stat()
         return stat(path, &info) == 0
     }
-}
-
-/// Commands printed for a person to copy: each word quoted for a POSIX shell where it needs it.
-enum ShellWords {
-    static func quoted(_ word: String) -> String {
-        if !word.isEmpty && word.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+,:@=".contains($0) }) { return word }
-        return "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
-    }
-
-    static func command(_ words: [String]) -> String { words.map(quoted).joined(separator: " ") }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TeardownReport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -21,11 +21,13 @@ struct CheckCommandTests {
         let result = Command.teardown("check", Self.close, "--expect", "graceful")
         #expect(result.status == 1)
         let lines = result.stdout.split(separator: "\n")
-        #expect(lines.count == 2)
-        #expect(lines[0].hasPrefix("127.0.0.1:"))
+        #expect(lines.count == 3)
+        #expect(lines[0].hasPrefix("#1 127.0.0.1:"))
         #expect(lines[0].contains(" → 127.0.0.1:"))
         #expect(lines[0].hasSuffix(" abortive: client reset after its FIN; 9 server bytes lost; expected graceful"))
-        #expect(lines[1] == "check failed: 1 of 1 connection broke the expectation (graceful)")
+        // The command that shows the connection, ready to copy.
+        #expect(lines[1] == "  see it: teardown explain \(Self.close) --connection 1")
+        #expect(lines[2] == "check failed: 1 of 1 connection broke the expectation (graceful)")
     }
 
     static let optionCases: [([String], Int32)] = [
@@ -43,7 +45,22 @@ struct CheckCommandTests {
             (["--at-least", "2", "--forbid", "refused"], 1),
             (["--where", "tcp port 1", "--expect", "graceful"], 1),
             (["--where", "tcp port 1", "--connections", "0"], 0),
+            (["--reset-by", "client"], 0),
+            (["--reset-by", "server"], 1),
+            (["--expect", "abortive:completed"], 1),
+            (["--expect", "abortive:not-completed"], 0),
         ]
+
+    @Test("--expect takes kinds qualified by completion: half-closed:completed, half-closed:not-completed")
+    func qualifiedKinds() {
+        let halfClose = Fixtures.path("pcap/lo-ipv4/half-close.pcap"), halfOpen = Fixtures.path("pcap/lo-ipv4/half-open.pcap")
+        #expect(Command.teardown("check", halfClose, "--expect", "half-closed:completed").status == 0)
+        let failed = Command.teardown("check", halfClose, "--expect", "half-closed:not-completed")
+        #expect(failed.status == 1)
+        #expect(failed.stdout.contains("expected half-closed:not-completed, not half-closed:completed"))
+        #expect(Command.teardown("check", halfOpen, "--expect", "half-closed:not-completed").status == 0)
+        #expect(Command.teardown("check", halfClose, "--expect", "half-closed:finished").status == 64)
+    }
 
     @Test("each option decides pass or fail", arguments: optionCases)
     func options(arguments: [String], status: Int32) {
@@ -109,6 +126,10 @@ struct CheckCommandTests {
         let failures = cases.compactMap { $0.elements(forName: "failure").first }
         #expect(failures.count == 2)
         #expect(failures[0].attribute(forName: "message")?.stringValue?.contains("9 server bytes lost") == true)
+        // Names that stay the same from run to run: the server and the place among its connections.
+        let names = cases.compactMap { $0.attribute(forName: "name")?.stringValue }.filter { $0 != "capture and selection" }
+        #expect(names.allSatisfy { $0.wholeMatch(of: /to 127\.0\.0\.1:\d+, connection \d+/) != nil }, "\(names)")
+        #expect(!names.contains { $0.contains("39766") }, "the client's ephemeral port is no part of a name")
         _ = Command.run(["rm", "-f", path])
     }
 }

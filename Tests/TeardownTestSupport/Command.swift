@@ -45,7 +45,10 @@ public enum Command {
 
     /// Runs `arguments` (PATH lookup), feeding `input` to standard input; collects both outputs.
     /// - Parameter prefix: wraps the command, e.g. `["setpriv", "--reuid=nobody", ...]`.
-    public static func run(_ arguments: [String], input: [UInt8] = [], environment: [String: String] = [:]) -> CommandResult {
+    /// - Parameter directory: the working directory of the command (default: this process's).
+    public static func run(
+        _ arguments: [String], input: [UInt8] = [], environment: [String: String] = [:], directory: String? = nil
+    ) -> CommandResult {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0], inPipe: [Int32] = [0, 0]
         pipe(&outPipe)
         pipe(&errPipe)
@@ -60,6 +63,8 @@ public enum Command {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         for fd in inPipe + outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        // In another directory: through a shell that changes to it, then becomes the command.
+        let arguments = directory.map { ["/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh", $0] + arguments } ?? arguments
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var environmentStrings: [String] = []
