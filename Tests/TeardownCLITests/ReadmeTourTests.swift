@@ -43,6 +43,20 @@ struct ReadmeTourTests {
         return examples
     }
 
+    @Test("the README's first command installs with install.sh, and CI runs it as written after its apt-get")
+    func firstCommand() throws {
+        let readme = String(decoding: Fixtures.bytes(Fixtures.root + "/README.md"), as: UTF8.self)
+        let first = try #require(readme.split(separator: "\n").first { $0.hasPrefix("apt-get update && apt-get install") })
+        let afterPackages = try #require(first.firstRange(of: " && ./install.sh")).lowerBound
+        let rest = String(first[afterPackages...].dropFirst(4))
+        #expect(rest == "./install.sh && teardown analyze fixtures/pcap/lo-ipv4/*.pcap")
+        let ci = String(decoding: Fixtures.bytes(Fixtures.root + "/.ci/run"), as: UTF8.self)
+        #expect(ci.contains(rest + " >/dev/null\n"))
+        #expect(access(Fixtures.root + "/install.sh", X_OK) == 0)
+        // Every package the README installs, CI installs too.
+        for package in ["libpcap-dev", "zlib1g-dev", "libzstd-dev"] { #expect(ci.contains(package)) }
+    }
+
     @Test("every command of the tour prints what the README shows", arguments: examples())
     func tour(example: Example) {
         let words = example.command.split(separator: " ").map(String.init)
