@@ -16,8 +16,9 @@ public enum Explainer {
     /// are folded into one line.
     public static let foldThreshold = 6
 
-    public static func explain(_ connection: Connection, segments: [SegmentFact]) -> Explanation {
-        var walk = Walk(connection: connection, segments: segments)
+    /// - Parameter unfold: draw every segment, folding no run (`explain --unfold`).
+    public static func explain(_ connection: Connection, segments: [SegmentFact], unfold: Bool = false) -> Explanation {
+        var walk = Walk(connection: connection, segments: segments, foldThreshold: unfold ? .max : foldThreshold)
         walk.run()
         var explanation = Explanation(
             connection: connection, steps: walk.steps, hints: walk.hints, summary: summary(connection))
@@ -52,9 +53,9 @@ public enum Explainer {
 
     /// Every connection of `analysis` whose segments were recorded (``AnalysisOptions/recording``),
     /// in order of first packet.
-    public static func explanations(of analysis: CaptureAnalysis) -> [Explanation] {
+    public static func explanations(of analysis: CaptureAnalysis, unfold: Bool = false) -> [Explanation] {
         analysis.connections.compactMap { connection in
-            analysis.segments[connection.id].map { explain(connection, segments: $0) }
+            analysis.segments[connection.id].map { explain(connection, segments: $0, unfold: unfold) }
         }
     }
 
@@ -92,9 +93,13 @@ private struct Walk {
     var notedTimeWait = false
     var notedEndingReset = false
 
-    init(connection: Connection, segments: [SegmentFact]) {
+    /// Runs of this many ordinary segments or more are folded into one line.
+    let foldThreshold: Int
+
+    init(connection: Connection, segments: [SegmentFact], foldThreshold: Int) {
         self.connection = connection
         self.segments = segments
+        self.foldThreshold = foldThreshold
     }
 
     mutating func run() {
@@ -169,22 +174,25 @@ private struct Walk {
         flushRun()
     }
 
-    /// Emits the pending ordinary segments, folded into one line when there are many.
+    /// Emits the pending ordinary segments, folded into one line when there are many: the payload
+    /// of each direction, and when the run ended (it began at the row's time).
     mutating func flushRun() {
         defer { pending.removeAll() }
-        guard pending.count >= Explainer.foldThreshold else {
+        guard pending.count >= foldThreshold else {
             steps += pending.map(\.step)
             return
         }
         var bytes = PerSide<Int64>(client: 0, server: 0)
         for (fact, _) in pending { bytes[fact.side] += Int64(fact.segment.payloadLength) }
-        let toServer = bytes.client >= bytes.server
-        var label = "… \(pending.count) segments, \(toServer ? bytes.client : bytes.server) bytes"
-        let other = toServer ? bytes.server : bytes.client
-        if other > 0 { label += " (\(other) the other way)" }
+        var parts: [String] = []
+        if bytes.client > 0 { parts.append("\(bytes.client) B client→server") }
+        if bytes.server > 0 { parts.append("\(bytes.server) B server→client") }
+        parts.append("until \(LadderText.milliseconds(pending[pending.count - 1].step.time)) ms")
+        let direction: LadderStep.Direction =
+            bytes.client > 0 && bytes.server > 0 ? .both : bytes.server > 0 ? .toClient : .toServer
         steps.append(LadderStep(
-            time: pending[0].step.time, direction: toServer ? .toServer : .toClient, label: label + " …", kind: .folded,
-            notes: []))
+            time: pending[0].step.time, direction: direction, label: "\(pending.count) segments: " + parts.joined(separator: ", "),
+            kind: .folded, notes: []))
     }
 
     func label(_ fact: SegmentFact) -> String {

@@ -18,7 +18,8 @@ public struct Explanation: Sendable {
 
 /// One arrow of the ladder: a segment, or a run of ordinary data segments folded into one line.
 public struct LadderStep: Sendable, Hashable {
-    public enum Direction: Sendable, Hashable { case toServer, toClient }
+    /// `both`: a folded run with payload in both directions.
+    public enum Direction: Sendable, Hashable { case toServer, toClient, both }
 
     /// What kind of arrow it is, for colours: a reset, a FIN, a SYN, a folded run, or plain.
     public enum Kind: Sendable, Hashable { case reset, fin, syn, folded, plain }
@@ -26,7 +27,8 @@ public struct LadderStep: Sendable, Hashable {
     /// Nanoseconds since the connection's first packet (negative in a capture out of time order).
     public var time: Int64
     public var direction: Direction
-    /// `FIN,ACK seq 11 ack 10`, or `… 12 segments, 100000 bytes …` for a folded run.
+    /// `FIN,ACK seq 11 ack 10`, or for a folded run `7 segments: 850 B client→server, 78 B
+    /// server→client, until 9900.123 ms`.
     public var label: String
     public var kind: Kind
     /// What the segment means for the teardown, in words (empty for most segments).

@@ -60,7 +60,7 @@ public enum LadderSVG {
             ##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(width)" height="\##(height)" viewBox="0 0 \##(width) \##(height)" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">"##,
             ##"<defs>"##,
         ]
-        for (name, color) in [("blue", "#0969da"), ("green", "#1a7f37"), ("red", "#cf222e"), ("amber", "#9a6700")] {
+        for (name, color) in [("blue", "#0969da"), ("green", "#1a7f37"), ("red", "#cf222e"), ("amber", "#9a6700"), ("gray", "#57606a")] {
             svg.append(
                 ##"<marker id="head-\##(name)" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="\##(color)"/></marker>"##)
         }
@@ -81,13 +81,14 @@ public enum LadderSVG {
 
     static func arrow(_ step: LadderStep, y: Int) -> String {
         let (color, marker) = colors(step)
-        let toServer = step.direction == .toServer
-        let (x1, x2) = toServer ? (clientX, serverX) : (serverX, clientX)
+        let (x1, x2) = step.direction == .toClient ? (serverX, clientX) : (clientX, serverX)
+        // A folded run both ways has a head at each end.
+        let start = step.direction == .both ? ##" marker-start="url(#head-\##(marker))""## : ""
         let strokeWidth = step.kind == .fin || step.kind == .reset ? 3 : 1.5
         let dash = step.kind == .folded ? ##" stroke-dasharray="6 4""## : ""
         let time = text(LadderText.milliseconds(step.time), x: timeX, y: y + 4, size: 12, fill: "#57606a", anchor: "end")
         let line =
-            ##"<line x1="\##(x1)" y1="\##(y)" x2="\##(x2)" y2="\##(y)" stroke="\##(color)" stroke-width="\##(strokeWidth)"\##(dash) marker-end="url(#head-\##(marker))"/>"##
+            ##"<line x1="\##(x1)" y1="\##(y)" x2="\##(x2)" y2="\##(y)" stroke="\##(color)" stroke-width="\##(strokeWidth)"\##(dash)\##(start) marker-end="url(#head-\##(marker))"/>"##
         let label = text(step.label, x: (clientX + serverX) / 2, y: y - 6, size: 12, fill: color, anchor: "middle")
         return [time, line, label].joined(separator: "\n")
     }
@@ -96,7 +97,12 @@ public enum LadderSVG {
         switch step.kind {
         case .reset: return ("#cf222e", "red")
         case .fin: return ("#9a6700", "amber")
-        default: return step.direction == .toServer ? ("#0969da", "blue") : ("#1a7f37", "green")
+        default:
+            switch step.direction {
+            case .toServer: return ("#0969da", "blue")
+            case .toClient: return ("#1a7f37", "green")
+            case .both: return ("#57606a", "gray")
+            }
         }
     }
 

@@ -87,16 +87,22 @@ public struct LadderText {
         return [head] + wrap(String(rest), width: columns - indent).map { String(repeating: " ", count: indent) + $0 }
     }
 
-    /// `──LABEL────▶` or `◀────LABEL──`, exactly `width` columns.
+    /// `──LABEL────▶`, `◀────LABEL──` or (a folded run both ways) `◀─LABEL───▶`, exactly `width`
+    /// columns.
     func arrow(_ step: LadderStep, width: Int) -> String {
         let fill = String(repeating: "─", count: max(0, width - step.label.count - 4))
-        let body = step.direction == .toServer ? "──" + step.label + fill + "─▶" : "◀─" + fill + step.label + "──"
+        let body: String
+        switch step.direction {
+        case .toServer: body = "──" + step.label + fill + "─▶"
+        case .toClient: body = "◀─" + fill + step.label + "──"
+        case .both: body = "◀─" + step.label + fill + "─▶"
+        }
         guard color else { return body }
         let code: String
         switch step.kind {
         case .reset: code = "1;31"
         case .fin: code = "1;33"
-        default: code = step.direction == .toServer ? "34" : "32"
+        default: code = step.direction == .toServer ? "34" : step.direction == .toClient ? "32" : "2"
         }
         return "\u{1B}[\(code)m" + body + "\u{1B}[0m"
     }

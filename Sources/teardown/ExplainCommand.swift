@@ -49,6 +49,9 @@ struct Explain: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the diagram as a standalone SVG; with several connections, FILE-ID.svg for each; '-' writes the one SVG to standard output instead of the text diagram.", valueName: "file"))
     var svg: String?
 
+    @Flag(help: "Draw every segment: fold no run of ordinary segments into one line.")
+    var unfold = false
+
     @Option(help: "Colour the diagram: auto (only on a terminal, not with NO_COLOR set), always or never.")
     var color: ColorMode = .auto
 
@@ -109,7 +112,7 @@ struct Explain: ParsableCommand {
         }
         let byID = Dictionary(analysis.connections.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let explanations = chosen.compactMap { id in
-            byID[id].map { Explainer.explain($0, segments: analysis.segments[id] ?? []) }
+            byID[id].map { Explainer.explain($0, segments: analysis.segments[id] ?? [], unfold: unfold) }
         }
         for warning in analysis.warnings { Console.error("\(file): warning: \(warning)") }
         // `--svg -`: the SVG on standard output instead of the text ladder.

@@ -39,6 +39,25 @@ struct ExplainCommandTests {
         }
     }
 
+    @Test("the SVG of a capture two hours long shows every time whole, inside the picture")
+    func longTimes() throws {
+        let svg = Command.teardown("explain", Fixtures.path("derived/idle-2h.pcap"), "--svg", "-").stdout
+        // Right-aligned texts (the times): their left edge, at most 0.62 em a character (digits in
+        // DejaVu Sans are 0.636 em; the dot and a few narrower), must be inside the picture.
+        let times = svg.matches(of: /<text x="(\d+)" y="\d+" font-size="(\d+)" fill="#57606a" text-anchor="end"[^>]*>([0-9.]+)<\/text>/)
+        #expect(times.count > 5)
+        #expect(times.contains { $0.output.3 == "7200000.148" || $0.output.3.hasPrefix("72000") })
+        for time in times {
+            let right = Double(time.output.1)!, size = Double(time.output.2)!
+            let width = Double(time.output.3.filter(\.isNumber).count) * 0.64 * size + 0.3 * size
+            #expect(right - width >= 0, "\(time.output.3) starts at \(right - width)")
+        }
+        if Command.run(["sh", "-c", "command -v rsvg-convert"]).status == 0 {
+            let rendered = Command.run(["sh", "-c", "rsvg-convert > /dev/null"], input: Array(svg.utf8))
+            #expect(rendered.status == 0, "\(rendered.stderr)")
+        }
+    }
+
     @Test("the ladder names the teardown in words next to the arrows")
     func words() {
         let close = Command.teardown("explain", "--color", "never", Fixtures.path("pcap/lo-ipv4/close.pcap")).stdout

@@ -9,7 +9,7 @@ import TeardownWire
 @Suite("Explainer")
 struct ExplainerTests {
     /// The explanation of the single connection of `conversation`, recorded in one analysis.
-    static func explain(_ conversation: Conversation) throws -> Explanation {
+    static func explain(_ conversation: Conversation, unfold: Bool = false) throws -> Explanation {
         var options = AnalysisOptions()
         options.recording = .all
         let analysis = conversation.pcap().withUnsafeBytes {
@@ -18,7 +18,7 @@ struct ExplainerTests {
         let connection = try #require(analysis.connections.first)
         #expect(analysis.connections.count == 1)
         #expect(analysis.segments[connection.id]?.count == connection.packets, "every segment recorded")
-        return Explainer.explain(connection, segments: analysis.segments[connection.id] ?? [])
+        return Explainer.explain(connection, segments: analysis.segments[connection.id] ?? [], unfold: unfold)
     }
 
     @Test("a half-close: the server's FIN, the client's data after it, TIME_WAIT for the first closer")
@@ -54,9 +54,53 @@ struct ExplainerTests {
         c.ack(.client)
         let explanation = try Self.explain(c)
         let folded = try #require(explanation.steps.first { $0.kind == .folded })
-        #expect(folded.label == "… 6 segments, 3000 bytes …")
+        #expect(folded.label == "6 segments: 3000 B server→client, until 8.000 ms")
+        #expect(folded.direction == .toClient)
         #expect(explanation.steps.count == 3 + 1 + 3)
         #expect(explanation.steps[2].states == PerSide(client: "ESTABLISHED", server: "ESTABLISHED"))
+        // --unfold draws every segment.
+        let unfolded = try Self.explain(c, unfold: true)
+        #expect(unfolded.steps.count == c.segments.count)
+        #expect(!unfolded.steps.contains { $0.kind == .folded })
+    }
+
+    @Test("a server that answers after reading part of the request and closes: the hint names the unread data", arguments: [false, true])
+    func partOfTheRequestUnread(answers: Bool) throws {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 27)
+        c.ack(.server)
+        if answers {
+            c.data(.server, 12)
+            c.ack(.client)
+        }
+        c.rst(.server)
+        let explanation = try Self.explain(c)
+        let hints = explanation.hints.map(\.text).joined(separator: " ")
+        #expect(hints.contains("never read") || hints.contains("part of the client's data still unread"), "\(hints)")
+    }
+
+    @Test("a fold keeps both directions: the request does not disappear in the answer's arrow")
+    func foldBothWays() throws {
+        var c = Conversation()
+        c.handshake()
+        c.data(.client, 850)
+        for _ in 0..<3 {
+            c.data(.server, 26)
+            c.ack(.client)
+        }
+        c.time += 9_900_000_000
+        c.ack(.server)
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        let explanation = try Self.explain(c)
+        let folded = try #require(explanation.steps.first { $0.kind == .folded })
+        #expect(folded.direction == .both)
+        #expect(folded.label == "8 segments: 850 B client→server, 78 B server→client, until 9910.000 ms")
+        let text = LadderText(color: false).render(explanation)
+        #expect(text.contains("◀─8 segments: 850 B client→server, 78 B server→client, until 9910.000 ms"))
+        #expect(LadderSVG.render(explanation).contains(#"marker-start="url(#head-gray)""#))
     }
 
     @Test("a refusal: the reset is shown at its own number, answering the SYN")
