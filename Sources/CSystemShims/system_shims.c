@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -41,3 +42,8 @@ int teardown_set_network_namespace(int fd) {
 extern char **environ;
 
 char *const *teardown_environment(void) { return environ; }
+
+int teardown_terminal_columns(int fd) {
+    struct winsize size;
+    return ioctl(fd, TIOCGWINSZ, &size) == 0 ? size.ws_col : 0;
+}

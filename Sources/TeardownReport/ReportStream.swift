@@ -123,8 +123,8 @@ public final class ZeekLogStream: ReportStream {
 }
 
 /// Contract 4.2's table (``TextReport``), streamed: the first ``screenful`` rows are held to fit
-/// the columns to them, then printed, and later rows use the same widths (a longer cell widens
-/// only its own row); the summary lines of every file come last.
+/// the columns to them (and to the report's width), then printed, and later rows use the same
+/// layout (a longer cell widens only its own row); the summary lines of every file come last.
 public final class TextTableStream: ReportStream {
     /// Rows held back to fix the column widths.
     public static let screenful = 500
@@ -133,14 +133,18 @@ public final class TextTableStream: ReportStream {
     private let write: (String) -> Void
     private var file = ""
     private var held: [(cells: [String], verdict: Verdict)] = []
-    private var widths: [Int]?
+    private var layout: TextReport.Layout?
     private var summaries: [String] = []
     private var anyFile = false
     /// The files' counts added up, for the total line of several files.
     private var total = CaptureAnalysis(file: "total")
     private var files = 0
-    /// Whether a row was marked partial (`*`): the legend follows the summaries.
+    /// Whether a row was marked partial (`*`), or a verdict written short (`+`): their legends
+    /// follow the summaries.
     private var sawPartial = false
+    private var sawShortVerdict = false
+    /// The file the last heading named (tables too narrow for a FILE column).
+    private var headedFile: String?
 
     /// - Parameter showFile: whether a `FILE` column names each connection's file (several files).
     public init(report: TextReport, showFile: Bool, write: @escaping (String) -> Void) {
@@ -152,11 +156,11 @@ public final class TextTableStream: ReportStream {
     public func beginFile(_ name: String, index: Int) { file = name }
 
     public func connection(_ connection: Connection, timestampDigits: Int) {
-        var cells = TextReport.cells(connection)
-        if showFile { cells.insert(file, at: 0) }
+        let cells = TextReport.cells(connection, file: file)
         if connection.partial { sawPartial = true }
-        if let widths {
-            write(report.line(cells, widths: widths, showFile: showFile, verdict: connection.verdict) + "\n")
+        if connection.verdict == .halfClosed && connection.completed { sawShortVerdict = true }
+        if let layout {
+            write(fileHeading(cells, layout) + report.line(cells, layout: layout, verdict: connection.verdict) + "\n")
             return
         }
         held.append((cells, connection.verdict))
@@ -173,23 +177,30 @@ public final class TextTableStream: ReportStream {
     }
 
     public func finish() {
-        if widths == nil && (anyFile || !held.isEmpty) { printHeld() }
+        if layout == nil && (anyFile || !held.isEmpty) { printHeld() }
         if files > 1 { summaries.append("total, \(counted(files, "file")): " + TextReport.summary(total, named: false)) }
         if sawPartial { summaries.append(TextReport.partialLegend) }
-        write(summaries.map { $0 + "\n" }.joined())
+        if sawShortVerdict && layout?.shortVerdicts == true { summaries.append(TextReport.completedLegend) }
+        let width = report.width ?? .max
+        write(summaries.flatMap { TextReport.wrapped($0, width: width) }.map { $0 + "\n" }.joined())
     }
 
-    /// Fixes the widths from the header and the rows held, and prints them.
+    /// The file whose rows follow, on a line of its own, when the table is too narrow for a FILE
+    /// column and the row is the first of its file (empty otherwise).
+    private func fileHeading(_ cells: [String], _ layout: TextReport.Layout) -> String {
+        let name = cells[TextReport.Column.file.rawValue]
+        guard showFile, !layout.columns.contains(.file), name != headedFile else { return "" }
+        headedFile = name
+        return name + ":\n"
+    }
+
+    /// Fixes the layout from the header and the rows held, and prints them.
     private func printHeld() {
-        let header = TextReport.header(showFile: showFile)
-        var widths = header.map(\.count)
-        for row in held {
-            for (column, cell) in row.cells.enumerated() { widths[column] = max(widths[column], cell.count) }
-        }
-        var text = report.line(header, widths: widths, showFile: showFile, verdict: nil) + "\n"
-        for row in held { text += report.line(row.cells, widths: widths, showFile: showFile, verdict: row.verdict) + "\n" }
+        let layout = report.layout(held.map(\.cells), showFile: showFile)
+        var text = report.header(layout) + "\n"
+        for row in held { text += fileHeading(row.cells, layout) + report.line(row.cells, layout: layout, verdict: row.verdict) + "\n" }
         write(text)
         held = []
-        self.widths = widths
+        self.layout = layout
     }
 }

@@ -1,12 +1,22 @@
 import TeardownAnalysis
 import TeardownWire
 
-/// Contract 4.2: an aligned table with one row per connection and a one-line summary per file.
+/// Contract 4.2: an aligned table with one row per connection and a one-line summary per file,
+/// fitted to the width of the terminal: where the table is wider, its least important columns go
+/// first (start, duration, and the file, which then heads its rows), then the gaps narrow, the
+/// states and packets go, a completed half-close shows as `half-closed+`, the bytes and the cause
+/// go, and the notes are cut with `…`. Always left: the id, the
+/// endpoints, the verdict, who closed, who reset, what was lost and the notes.
 public struct TextReport {
     /// Whether to colour verdicts with ANSI escapes (only for a terminal, and never with `NO_COLOR`).
     public var color: Bool
+    /// The most columns a line may take (nil: as wide as the cells need).
+    public var width: Int?
 
-    public init(color: Bool) { self.color = color }
+    public init(color: Bool, width: Int? = nil) {
+        self.color = color
+        self.width = width
+    }
 
     /// The table for one or more analysed files whose connections were kept. With several files,
     /// a `FILE` column names each connection's file.
@@ -17,40 +27,138 @@ public struct TextReport {
         return output
     }
 
-    /// The column names.
-    static func header(showFile: Bool) -> [String] {
-        var header = ["ID", "CLIENT", "SERVER", "VERDICT", "CLOSER", "RESET", "BYTES C/S", "LOST C/S", "PKTS", "STATES C/S", "CAUSE", "NOTES"]
-        if showFile { header.insert("FILE", at: 0) }
-        return header
+    /// The table's columns, in their order on the line.
+    enum Column: Int, CaseIterable {
+        case file, id, client, server, verdict, closer, reset, bytes, lost, packets, start, duration, states, cause, notes
+
+        var header: String {
+            switch self {
+            case .file: return "FILE"
+            case .id: return "ID"
+            case .client: return "CLIENT"
+            case .server: return "SERVER"
+            case .verdict: return "VERDICT"
+            case .closer: return "CLOSER"
+            case .reset: return "RESET"
+            case .bytes: return "BYTES C/S"
+            case .lost: return "LOST C/S"
+            case .packets: return "PKTS"
+            case .start: return "START"
+            case .duration: return "SECONDS"
+            case .states: return "STATES C/S"
+            case .cause: return "CAUSE"
+            case .notes: return "NOTES"
+            }
+        }
+
+        var rightAligned: Bool { self == .id || self == .packets || self == .duration }
+
+
     }
 
-    /// One connection's cells (without the file).
-    static func cells(_ connection: Connection) -> [String] {
-        [
-            String(connection.id), connection.client.description, connection.server.description,
+    /// Every column's cell for one connection, in ``Column`` order (the file's empty).
+    static func cells(_ connection: Connection, file: String = "") -> [String] {
+        let duration = max(0, connection.lastSeen.nanoseconds(since: connection.firstSeen))
+        return [
+            file, String(connection.id), connection.client.description, connection.server.description,
             verdictText(connection), connection.firstCloser?.rawValue ?? "-", connection.resetBy?.rawValue ?? "-",
             "\(connection.bytes.client)/\(connection.bytes.server)",
             "\(connection.lostBytes.client)/\(connection.lostBytes.server)",
-            String(connection.packets),
+            String(connection.packets), timeOfDay(connection.firstSeen),
+            Timestamp(nanoseconds: duration).formatted(digits: 3),
             "\(connection.states.final(.client)?.rawValue ?? "-")/\(connection.states.final(.server)?.rawValue ?? "-")",
             connection.cause.map { $0.code.rawValue + ($0.source == .kernel ? "" : "?") } ?? "-",
             connection.notes.isEmpty ? "-" : connection.notes.map(\.rawValue).joined(separator: ","),
         ]
     }
 
-    /// One row, padded to `widths` (numbers right-aligned, the last column not padded).
-    func line(_ cells: [String], widths: [Int], showFile: Bool, verdict: Verdict?) -> String {
-        let verdictColumn = showFile ? 4 : 3
-        let rightAligned: Set<Int> = showFile ? [1, 9] : [0, 8]
+    /// `17:39:10.996`: the time of day (UTC) of `time`, to the millisecond.
+    static func timeOfDay(_ time: Timestamp) -> String {
+        let milliseconds = ((time.nanoseconds % 86_400_000_000_000) + 86_400_000_000_000) % 86_400_000_000_000 / 1_000_000
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let fraction = String(milliseconds % 1000)
+        return "\(two(milliseconds / 3_600_000)):\(two(milliseconds / 60_000 % 60)):\(two(milliseconds / 1000 % 60))."
+            + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
+    /// How a table is laid out: the columns shown, their widths, the gap between them, and
+    /// whether a completed half-close is written short (`half-closed+`).
+    struct Layout {
+        var columns: [Column]
+        var widths: [Column: Int]
+        var gap = 2
+        var shortVerdicts = false
+        /// The notes' cells are cut to this many characters (nil: not cut).
+        var notesWidth: Int?
+
+        var total: Int { columns.reduce(0) { $0 + widths[$1, default: 0] } + gap * max(0, columns.count - 1) }
+    }
+
+    /// The layout for `rows` (each a ``cells(_:file:)`` array) within ``width``.
+    func layout(_ rows: [[String]], showFile: Bool) -> Layout {
+        var columns = Column.allCases.filter { showFile || $0 != .file }
+        func widths(short: Bool) -> [Column: Int] {
+            var widths: [Column: Int] = [:]
+            for column in columns {
+                var widest = column.header.count
+                for row in rows {
+                    let cell = column == .verdict && short ? Self.shortened(row[column.rawValue]) : row[column.rawValue]
+                    widest = max(widest, cell.count)
+                }
+                widths[column] = widest
+            }
+            return widths
+        }
+        var layout = Layout(columns: columns, widths: widths(short: false))
+        guard let width else { return layout }
+        /// Drops `dropped`, first to last, while the table is too wide.
+        func drop(_ dropped: [Column]) {
+            for column in dropped where layout.total > width {
+                columns.removeAll { $0 == column }
+                layout.columns = columns
+            }
+        }
+        // Least important first; the file then heads its rows instead.
+        drop([.start, .duration, .file])
+        if layout.total > width { layout.gap = 1 }
+        drop([.states, .packets])
+        if layout.total > width {
+            layout.shortVerdicts = true
+            layout.widths = widths(short: true)
+        }
+        drop([.bytes, .cause])
+        if layout.total > width {
+            let notes = max(Column.notes.header.count, width - (layout.total - layout.widths[.notes, default: 0]))
+            layout.notesWidth = notes
+            layout.widths[.notes] = notes
+        }
+        return layout
+    }
+
+    /// The header line of `layout`.
+    func header(_ layout: Layout) -> String {
+        line(Column.allCases.map(\.header), layout: layout, verdict: nil)
+    }
+
+    /// One row, padded to the layout's widths (numbers right-aligned, the last column not padded).
+    func line(_ cells: [String], layout: Layout, verdict: Verdict?) -> String {
         var parts: [String] = []
-        for (column, cell) in cells.enumerated() {
-            let pad = String(repeating: " ", count: max(0, widths[column] - cell.count))
-            var text = rightAligned.contains(column) ? pad + cell : cell + pad
-            if column == cells.count - 1 { text = cell }
-            if column == verdictColumn, let verdict, color { text = Self.colored(text, verdict) }
+        for (index, column) in layout.columns.enumerated() {
+            var cell = cells[column.rawValue]
+            if column == .verdict && layout.shortVerdicts && verdict != nil { cell = Self.shortened(cell) }
+            if column == .notes, let limit = layout.notesWidth, cell.count > limit { cell = String(cell.prefix(limit - 1)) + "…" }
+            let pad = String(repeating: " ", count: max(0, layout.widths[column, default: 0] - cell.count))
+            var text = column.rightAligned ? pad + cell : cell + pad
+            if index == layout.columns.count - 1 { text = column.rightAligned ? text : cell }
+            if column == .verdict, let verdict, color { text = Self.colored(text, verdict) }
             parts.append(text)
         }
-        return parts.joined(separator: "  ")
+        return parts.joined(separator: String(repeating: " ", count: layout.gap))
+    }
+
+    /// `half-closed (completed)` written short: `half-closed+`.
+    static func shortened(_ verdict: String) -> String {
+        verdict.replacing(" (completed)", with: "+")
     }
 
     /// The verdict, `(completed)` for a half-close whose second FIN came, and `*` when the start of
@@ -62,6 +170,28 @@ public struct TextReport {
 
     /// The line under the summaries when a verdict is marked `*`.
     static let partialLegend = "* the start of the connection was not captured (partial): its opening, and what it says about the client, is not known"
+
+    /// The line under the summaries when a verdict is written short.
+    static let completedLegend = "+ completed: after the half-close, the second side closed too"
+
+    /// `text` in lines of at most `width` columns, broken at spaces (a longer word stands alone),
+    /// later lines indented by two spaces.
+    public static func wrapped(_ text: String, width: Int) -> [String] {
+        guard text.count > width else { return [text] }
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            let indent = lines.isEmpty ? "" : "  "
+            if !current.isEmpty && indent.count + current.count + 1 + word.count > width {
+                lines.append(indent + current)
+                current = String(word)
+            } else {
+                current += (current.isEmpty ? "" : " ") + word
+            }
+        }
+        if !current.isEmpty { lines.append((lines.isEmpty ? "" : "  ") + current) }
+        return lines
+    }
 
     /// `6 connections: 2 graceful, 1 half-closed, 3 abortive (9 bytes lost); 41 packets, 41 TCP`.
     public static func summary(_ analysis: CaptureAnalysis, named: Bool) -> String {

@@ -15,6 +15,7 @@ import Glibc
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify how every TCP connection in pcap/pcapng files ended.",
+        usage: "teardown analyze [<options>] <file> ...",
         discussion: """
             Reads pcap (micro- or nanosecond, either byte order) and pcapng files with Ethernet, \
             BSD loopback, raw IP or Linux cooked (SLL, SLL2) framing.
@@ -27,7 +28,7 @@ struct Analyze: ParsableCommand {
               teardown analyze fixtures/pcap/lo-ipv4/close.pcap
               teardown analyze --format jsonl a.pcap b.pcapng
               teardown analyze --filter 'tcp port 8080' capture.pcap
-              teardown analyze --format zeek capture.pcap | zeek-cut id.orig_p conn_state history
+              teardown analyze --format zeek x.pcap | zeek-cut conn_state history
               teardown analyze --continuous capture-*.pcap.gz
             """
     )
@@ -275,7 +276,7 @@ enum Reports {
         case .zeek:
             return ZeekLogStream { StandardOutput.write($0) }
         case .text, .jsonl, .summary:
-            return TextTableStream(report: TextReport(color: Console.useColor(options.color)), showFile: files > 1) {
+            return TextTableStream(report: TextReport(color: Console.useColor(options.color), width: TerminalWidth.columns), showFile: files > 1) {
                 StandardOutput.write($0)
             }
         }
@@ -285,7 +286,7 @@ enum Reports {
     static func render(_ analyses: [CaptureAnalysis], options: ReportOptions) -> String {
         switch options.format {
         case .text:
-            return TextReport(color: Console.useColor(options.color)).render(analyses)
+            return TextReport(color: Console.useColor(options.color), width: TerminalWidth.columns).render(analyses)
         case .json:
             return (analyses.count == 1 ? JSONReport.document(analyses[0]) : JSONReport.documents(analyses)) + "\n"
         case .summary:

@@ -13,6 +13,7 @@ import Glibc
 struct Capture: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Capture TCP traffic with libpcap (while a command runs, for a time, or until Ctrl-C) and analyse it.",
+        usage: "teardown capture [<options>] [-- <command> ...]",
         discussion: """
             With a command after '--', capture starts before the command and stops after it exits \
             (once the traffic has settled), and the command's exit status becomes teardown's. Without \

@@ -94,6 +94,7 @@ extension Substring {
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check that every selected connection ended as expected (for CI).",
+        usage: "teardown check [<options>] (<file> ... | --live -- <command> ...)",
         discussion: """
             Prints one line per connection that broke the expectation, saying why, then a summary. \
             A selection that matches nothing fails unless --connections 0. A capture cut short fails \
@@ -108,8 +109,9 @@ struct Check: ParsableCommand {
 
             EXAMPLES
               teardown check capture.pcap --expect graceful,half-closed
-              teardown check capture.pcap --forbid abortive --where 'tcp port 8080' --junit teardown.xml
-              teardown check capture.pcap --where 'tcp src port 8080' --forbid-final-state server=CLOSE_WAIT
+              teardown check x.pcap --forbid abortive --junit teardown.xml
+              teardown check x.pcap --where 'tcp port 8080' --reset-by client
+              teardown check x.pcap --forbid-final-state server=CLOSE_WAIT
               sudo teardown check --live --expect graceful -- ./integration-tests.sh
             """
     )

@@ -14,6 +14,7 @@ import Glibc
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw each connection's teardown as a ladder diagram and say what happened.",
+        usage: "teardown explain [<options>] <file>",
         discussion: """
             One arrow per segment between a client and a server column, with its flags, relative \
             sequence and acknowledgement numbers and payload length; long runs of ordinary data are \

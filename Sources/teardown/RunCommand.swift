@@ -11,6 +11,7 @@ import TeardownWire
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run built-in socket scenarios on loopback under capture and check each teardown.",
+        usage: "teardown run [<options>] [<scenario> ...]",
         discussion: """
             Each scenario is a real client and server on 127.0.0.1 (::1 with --ipv6), captured with \
             libpcap on a port of its own. The capture is analysed and compared with the scenario's \

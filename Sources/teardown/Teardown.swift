@@ -19,10 +19,11 @@ struct Teardown: ParsableCommand {
               0   success (for checks: every expectation held)
               1   an expectation did not hold
               64  usage error (bad flags or arguments)
-              65  the input is not a readable capture (bad header, unsupported link type, impossible record)
+              65  not a readable capture (bad header, unknown link type, impossible record)
               66  an input file cannot be opened
               74  writing failed part-way (a capture file or the report: disk full)
               77  live capture is not permitted (needs root or CAP_NET_RAW)
+              126 the command to capture around is not executable (127: not found)
               130 interrupted by Ctrl-C (143: SIGTERM); what was complete is reported
             """,
         version: "0.1.0",

@@ -9,7 +9,7 @@ struct AnalyzeCommandTests {
 
     @Test("the text table is aligned and ends with a summary line")
     func text() {
-        let result = Command.teardown("analyze", close)
+        let result = Command.teardown("analyze", close, environment: ["COLUMNS": "200"])
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 3)
@@ -114,11 +114,34 @@ struct AnalyzeCommandTests {
         #expect(Set(rows.map { column($0, "uid") }).count == 3)
     }
 
-    @Test("several files: a FILE column and a summary per file")
+    @Test("several files: a FILE column where there is room, else the file heads its rows; a summary per file")
     func severalFiles() {
-        let result = Command.teardown("analyze", close, Fixtures.path("pcap/lo-ipv4/graceful.pcap"))
-        #expect(result.stdout.hasPrefix("FILE"))
-        #expect(result.stdout.contains("graceful.pcap: 1 connection: 1 graceful"))
+        let graceful = Fixtures.path("pcap/lo-ipv4/graceful.pcap")
+        let wide = Command.teardown("analyze", close, graceful, environment: ["COLUMNS": "250"])
+        #expect(wide.stdout.hasPrefix("FILE"))
+        #expect(wide.stdout.contains("graceful.pcap: 1 connection: 1 graceful"))
+        let narrow = Command.teardown("analyze", close, graceful, environment: ["COLUMNS": "80"])
+        let lines = narrow.stdout.split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("ID "))
+        #expect(lines[1] == close + ":" && lines[3] == graceful + ":")
+        #expect(lines[2].contains("abortive") && lines[4].contains("graceful"))
+    }
+
+    @Test("the table fits the terminal: the least important columns go first, the essential ones stay")
+    func fitsTheWidth() {
+        let halfClose = Fixtures.path("pcap/lo-ipv4/half-close.pcap")
+        for (width, columns) in [(250, ["START", "SECONDS", "STATES C/S", "PKTS", "BYTES C/S", "CAUSE"]), (100, ["CAUSE"]), (80, [])] {
+            let result = Command.teardown("analyze", close, halfClose, environment: ["COLUMNS": "\(width)"])
+            let header = result.stdout.split(separator: "\n")[0]
+            for essential in ["ID", "CLIENT", "SERVER", "VERDICT", "CLOSER", "RESET", "LOST C/S", "NOTES"] {
+                #expect(header.contains(essential), "\(width): \(header)")
+            }
+            for optional in columns { #expect(header.contains(optional), "\(width): \(header)") }
+            #expect(result.stdout.split(separator: "\n").allSatisfy { $0.count <= width }, "\(width)")
+        }
+        // At 80 columns a completed half-close is written short, with its legend.
+        let narrow = Command.teardown("analyze", halfClose, environment: ["COLUMNS": "80"]).stdout
+        #expect(narrow.contains("half-closed+") && narrow.contains("+ completed: after the half-close"))
     }
 
     @Test("--filter takes a tcpdump expression")

@@ -61,7 +61,7 @@ struct ReadmeTourTests {
     func tour(example: Example) {
         let words = example.command.split(separator: " ").map(String.init)
         let result = Command.run(
-            [Command.teardown] + words.dropFirst(), environment: ["NO_COLOR": "1"], directory: Fixtures.root)
+            [Command.teardown] + words.dropFirst(), environment: ["NO_COLOR": "1", "COLUMNS": "100"], directory: Fixtures.root)
         let printed = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(Array(printed.dropLast()) == example.output, "\(example.command)")
         if let status = example.status { #expect(result.status == status) }

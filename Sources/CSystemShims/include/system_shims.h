@@ -23,4 +23,8 @@ int teardown_set_network_namespace(int fd);
 /// The process environment (`environ`), for spawning children with it.
 char *const *teardown_environment(void);
 
+/// The width in columns of the terminal `fd` is (TIOCGWINSZ, a variadic ioctl Swift cannot call);
+/// 0 when it is no terminal.
+int teardown_terminal_columns(int fd);
+
 #endif
