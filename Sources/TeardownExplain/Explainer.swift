@@ -174,8 +174,8 @@ private struct Walk {
         flushRun()
     }
 
-    /// Emits the pending ordinary segments, folded into one line when there are many: the payload
-    /// of each direction, and when the run ended (it began at the row's time).
+    /// Emits the pending ordinary segments, folded into one line when there are many, whose note
+    /// says the payload of each direction and when the run ended (it began at the row's time).
     mutating func flushRun() {
         defer { pending.removeAll() }
         guard pending.count >= foldThreshold else {
@@ -190,9 +190,10 @@ private struct Walk {
         parts.append("until \(LadderText.milliseconds(pending[pending.count - 1].step.time)) ms")
         let direction: LadderStep.Direction =
             bytes.client > 0 && bytes.server > 0 ? .both : bytes.server > 0 ? .toClient : .toServer
+        // The arrow stays short (it must fit between the sides); what the run carried is its note.
         steps.append(LadderStep(
-            time: pending[0].step.time, direction: direction, label: "\(pending.count) segments: " + parts.joined(separator: ", "),
-            kind: .folded, notes: []))
+            time: pending[0].step.time, direction: direction, label: "\(pending.count) segments", kind: .folded,
+            notes: [parts.joined(separator: ", ")]))
     }
 
     func label(_ fact: SegmentFact) -> String {

@@ -27,8 +27,7 @@ public struct LadderStep: Sendable, Hashable {
     /// Nanoseconds since the connection's first packet (negative in a capture out of time order).
     public var time: Int64
     public var direction: Direction
-    /// `FIN,ACK seq 11 ack 10`, or for a folded run `7 segments: 850 B client→server, 78 B
-    /// server→client, until 9900.123 ms`.
+    /// `FIN,ACK seq 11 ack 10`, or `7 segments` for a folded run (its note says what they carried).
     public var label: String
     public var kind: Kind
     /// What the segment means for the teardown, in words (empty for most segments).

@@ -1,4 +1,5 @@
 import TeardownAnalysis
+import TeardownReport
 
 /// Draws an ``Explanation`` as a standalone SVG for documentation and bug reports: the client and
 /// server as two vertical lines, one arrow per step (client→server blue, server→client green, RST
@@ -36,19 +37,19 @@ public enum LadderSVG {
         var footer: [String] = []
         var y = laneBottom + 30
         for hint in explanation.hints {
-            for line in LadderText.wrap("cause (\(hint.confidence.rawValue)): \(hint.text)", width: 130) {
+            for line in TextWrap.lines("cause (\(hint.confidence.rawValue)): \(hint.text)", width: 130) {
                 footer.append(text(line, x: 20, y: y, size: 13, fill: "#57606a"))
                 y += 18
             }
         }
         for state in explanation.stateLines {
-            for line in LadderText.wrap(state, width: 130) {
+            for line in TextWrap.lines(state, width: 130) {
                 footer.append(text(line, x: 20, y: y, size: 13, fill: stateColor))
                 y += 18
             }
         }
         y += 6
-        for line in LadderText.wrap("verdict: \(explanation.summary)", width: 120) {
+        for line in TextWrap.lines("verdict: \(explanation.summary)", width: 120) {
             footer.append(text(line, x: 20, y: y, size: 14, fill: "#1f2328", weight: "bold"))
             y += 20
         }

@@ -1,4 +1,5 @@
 import TeardownAnalysis
+import TeardownReport
 
 /// Draws an ``Explanation`` for a terminal: a time column, the client and server columns with one
 /// arrow per step between them, the notes beside the arrows, then the causes and the verdict.
@@ -12,25 +13,45 @@ public struct LadderText {
     /// ANSI colours: client→server blue, server→client green, RST red, FIN yellow.
     public var color: Bool
 
-    public init(color: Bool) { self.color = color }
+    /// Columns every line fits in: arrows narrow, and notes and paragraphs wrap at spaces, to stay
+    /// within it (as far as the labels allow).
+    public var columns: Int
 
-    /// Columns every line fits in: notes and paragraphs wrap at spaces to stay within it.
-    public static let columns = 100
+    public init(color: Bool, columns: Int = 100) {
+        self.color = color
+        self.columns = columns
+    }
 
     public func render(_ explanation: Explanation) -> String {
+        var explanation = explanation
         let connection = explanation.connection
         let times = explanation.steps.map { Self.milliseconds($0.time) }
         let timeWidth = max(10, times.map(\.count).max() ?? 0)
-        // A state column on each side, as wide as its longest label.
-        let clientStates = explanation.steps.compactMap(\.states.client).map(\.count).max() ?? 0
-        let serverStates = explanation.steps.compactMap(\.states.server).map(\.count).max() ?? 0
+        let longest = explanation.steps.map(\.label.count).max() ?? 0
+        // A state column on each side, as wide as its longest label; where that leaves no room
+        // for the arrows, several states entered at once (`SYN_SENT→…→TIME_WAIT`) show the last.
+        func stateWidths() -> (client: Int, server: Int) {
+            (explanation.steps.compactMap(\.states.client).map(\.count).max() ?? 0,
+             explanation.steps.compactMap(\.states.server).map(\.count).max() ?? 0)
+        }
+        if timeWidth + 2 + stateWidths().client + 1 + longest + 4 + 2 + stateWidths().server + 1 > columns {
+            for index in explanation.steps.indices {
+                for side in Side.allCases {
+                    if let state = explanation.steps[index].states[side], let last = state.split(separator: "→").last,
+                        state.contains("→")
+                    {
+                        explanation.steps[index].states[side] = "→" + last
+                    }
+                }
+            }
+        }
+        let (clientStates, serverStates) = stateWidths()
         let left = clientStates > 0 ? clientStates + 1 : 0
         // Arrows 40 columns wide or as the longest label needs, narrower when the row would not
         // fit in ``columns`` otherwise (never narrower than a label).
-        let longest = explanation.steps.map(\.label.count).max() ?? 0
-        let room = Self.columns - (timeWidth + 2 + left + 2 + (serverStates > 0 ? serverStates + 1 : 0))
+        let room = columns - (timeWidth + 2 + left + 2 + (serverStates > 0 ? serverStates + 1 : 0))
         let width = max(longest + 4, min(max(40, longest + 8), room))
-        var lines = Self.wrap(
+        var lines = wrap(
             "connection \(connection.id): \(connection.client) → \(connection.server), \(connection.packets) packets", indent: 2)
         lines.append("")
         lines.append(pad("ms", timeWidth) + "  " + String(repeating: " ", count: left) + "client"
@@ -43,49 +64,26 @@ public struct LadderText {
             if let state = step.states.server { line += " " + state }
             let visible = timeWidth + 2 + left + width + 2 + (step.states.server.map { $0.count + 1 } ?? 0)
             var notes = step.notes[...]
-            if let first = notes.first, visible + 2 + first.count <= Self.columns {
+            if let first = notes.first, visible + 2 + first.count <= columns {
                 line += "  " + first
                 notes = notes.dropFirst()
             }
             lines.append(line)
             for note in notes {
-                for (index, part) in Self.wrap(note, width: Self.columns - noteIndent.count).enumerated() {
-                    lines.append(noteIndent + (index == 0 ? "" : "  ") + part)
+                for part in TextWrap.lines(note, width: columns - noteIndent.count, indent: 2) {
+                    lines.append(noteIndent + part)
                 }
             }
         }
         lines.append("")
-        for hint in explanation.hints { lines += Self.wrap("cause (\(hint.confidence.rawValue)): \(hint.text)", indent: 2) }
-        for text in explanation.stateLines { lines += Self.wrap(text, indent: 2) }
-        lines += Self.wrap("verdict: \(explanation.summary)", indent: 2)
+        for hint in explanation.hints { lines += wrap("cause (\(hint.confidence.rawValue)): \(hint.text)", indent: 2) }
+        for text in explanation.stateLines { lines += wrap(text, indent: 2) }
+        lines += wrap("verdict: \(explanation.summary)", indent: 2)
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// `text` split at spaces into lines of at most `width` columns (a longer word stands alone).
-    static func wrap(_ text: String, width: Int) -> [String] {
-        var lines: [String] = []
-        var current = ""
-        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-            if !current.isEmpty && current.count + 1 + word.count > width {
-                lines.append(current)
-                current = ""
-            }
-            current += current.isEmpty ? String(word) : " " + word
-        }
-        if !current.isEmpty { lines.append(current) }
-        return lines
-    }
-
     /// `text` as a paragraph of at most ``columns`` columns, later lines indented by `indent`.
-    static func wrap(_ text: String, indent: Int) -> [String] {
-        let lines = wrap(text, width: columns - indent)
-        guard lines.count > 1 else { return lines }
-        // The first line may use the indent too.
-        let first = wrap(text, width: columns)
-        let head = first[0]
-        let rest = String(text.dropFirst(head.count)).drop { $0 == " " }
-        return [head] + wrap(String(rest), width: columns - indent).map { String(repeating: " ", count: indent) + $0 }
-    }
+    func wrap(_ text: String, indent: Int) -> [String] { TextWrap.lines(text, width: columns, indent: indent) }
 
     /// `──LABEL────▶`, `◀────LABEL──` or (a folded run both ways) `◀─LABEL───▶`, exactly `width`
     /// columns.

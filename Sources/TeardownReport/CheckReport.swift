@@ -11,11 +11,15 @@ public struct CheckReport: Sendable {
     /// Whether each failure line gives the `teardown explain` command that shows the connection
     /// (not for a capture that is not kept).
     public var showsExplainCommand: Bool
+    /// The most columns a line may take: longer lines wrap at spaces (a command stays whole on a
+    /// line of its own).
+    public var width: Int
 
     public init(
         expectation: TeardownExpectation, allowTruncated: Bool = false, allowDrops: Bool = false,
-        showsExplainCommand: Bool = true
+        showsExplainCommand: Bool = true, width: Int = .max
     ) {
+        self.width = width
         self.expectation = expectation
         self.allowTruncated = allowTruncated
         self.allowDrops = allowDrops
@@ -48,32 +52,33 @@ public struct CheckReport: Sendable {
                 let problems = expectation.violations(connection)
                 if !problems.isEmpty {
                     failedConnections += 1
-                    lines.append(
-                        "\(label)#\(connection.id) \(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(problems.joined(separator: "; "))"
-                    )
+                    lines += TextWrap.lines(
+                        "\(label)#\(connection.id) \(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(problems.joined(separator: "; "))",
+                        width: width, indent: 2)
                     if showsExplainCommand {
-                        lines.append("  see it: teardown explain \(ShellWords.quoted(analysis.file)) --connection \(connection.id)")
+                        let command = "teardown explain \(ShellWords.quoted(analysis.file)) --connection \(connection.id)"
+                        lines += 11 + command.count <= width ? ["  see it: " + command] : ["  see it:", "  " + command]
                     }
                 }
                 cases.append(JUnitReport.Case(connection: connection, problems: problems))
             }
-            for problem in captureProblems { lines.append("\(label)\(problem)") }
+            for problem in captureProblems { lines += TextWrap.lines("\(label)\(problem)", width: width, indent: 2) }
             if !captureProblems.isEmpty { captureFailures += 1 }
             junit.suites.append(JUnitReport.Suite(file: analysis.file, cases: cases, captureProblems: captureProblems))
         }
         var passed = failedConnections == 0 && captureFailures == 0
         if !analyses.isEmpty, let problem = expectation.countViolation(selectedTotal) {
-            lines.append(problem)
+            lines += TextWrap.lines(problem, width: width, indent: 2)
             passed = false
             junit.suites[junit.suites.count - 1].captureProblems.append(problem)
         }
         let noun = selectedTotal == 1 ? "connection" : "connections"
         if passed {
-            lines.append("check passed: \(selectedTotal) \(noun) checked (\(expectation.summary))")
+            lines += TextWrap.lines("check passed: \(selectedTotal) \(noun) checked (\(expectation.summary))", width: width, indent: 2)
         } else if failedConnections > 0 {
-            lines.append("check failed: \(failedConnections) of \(selectedTotal) \(noun) broke the expectation (\(expectation.summary))")
+            lines += TextWrap.lines("check failed: \(failedConnections) of \(selectedTotal) \(noun) broke the expectation (\(expectation.summary))", width: width, indent: 2)
         } else {
-            lines.append("check failed: \(selectedTotal) \(noun) checked (\(expectation.summary))")
+            lines += TextWrap.lines("check failed: \(selectedTotal) \(noun) checked (\(expectation.summary))", width: width, indent: 2)
         }
         return Outcome(text: lines.joined(separator: "\n") + "\n", junit: junit, passed: passed)
     }

@@ -182,7 +182,7 @@ public final class TextTableStream: ReportStream {
         if sawPartial { summaries.append(TextReport.partialLegend) }
         if sawShortVerdict && layout?.shortVerdicts == true { summaries.append(TextReport.completedLegend) }
         let width = report.width ?? .max
-        write(summaries.flatMap { TextReport.wrapped($0, width: width) }.map { $0 + "\n" }.joined())
+        write(summaries.flatMap { TextWrap.lines($0, width: width, indent: 2) }.map { $0 + "\n" }.joined())
     }
 
     /// The file whose rows follow, on a line of its own, when the table is too narrow for a FILE

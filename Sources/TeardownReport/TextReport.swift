@@ -174,25 +174,6 @@ public struct TextReport {
     /// The line under the summaries when a verdict is written short.
     static let completedLegend = "+ completed: after the half-close, the second side closed too"
 
-    /// `text` in lines of at most `width` columns, broken at spaces (a longer word stands alone),
-    /// later lines indented by two spaces.
-    public static func wrapped(_ text: String, width: Int) -> [String] {
-        guard text.count > width else { return [text] }
-        var lines: [String] = []
-        var current = ""
-        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-            let indent = lines.isEmpty ? "" : "  "
-            if !current.isEmpty && indent.count + current.count + 1 + word.count > width {
-                lines.append(indent + current)
-                current = String(word)
-            } else {
-                current += (current.isEmpty ? "" : " ") + word
-            }
-        }
-        if !current.isEmpty { lines.append((lines.isEmpty ? "" : "  ") + current) }
-        return lines
-    }
-
     /// `6 connections: 2 graceful, 1 half-closed, 3 abortive (9 bytes lost); 41 packets, 41 TCP`.
     public static func summary(_ analysis: CaptureAnalysis, named: Bool) -> String {
         var parts: [String] = []

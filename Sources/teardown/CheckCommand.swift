@@ -247,7 +247,8 @@ struct Check: ParsableCommand {
         }
         // A live capture is not kept: no `teardown explain` command to give for it.
         let outcome = CheckReport(
-            expectation: expectation, allowTruncated: allowTruncated, allowDrops: allowDrops, showsExplainCommand: !live
+            expectation: expectation, allowTruncated: allowTruncated, allowDrops: allowDrops, showsExplainCommand: !live,
+            width: TerminalWidth.columns
         ).evaluate(analyses)
         Console.write(outcome.text)
         if let junit {

@@ -121,7 +121,7 @@ struct Explain: ParsableCommand {
             Console.error("--svg - writes one SVG to standard output, and \(explanations.count) connections were chosen; choose one with --connection ID, or give --svg a file name")
             throw ExitCode.usage
         }
-        let renderer = LadderText(color: Console.useColor(color))
+        let renderer = LadderText(color: Console.useColor(color), columns: TerminalWidth.columns)
         if svg != "-" { Console.write(explanations.map(renderer.render).joined(separator: "\n")) }
         if let limited {
             Console.error("explained the first \(limited.shown) of \(limited.of) connections; choose others with --connection ID or --where EXPRESSION")

@@ -111,7 +111,9 @@ struct Run: ParsableCommand {
             }
         }
         progress.clear()
-        Console.write(ScenarioReport.render(results, format: report.format, color: Console.useColor(report.color)))
+        Console.write(
+            ScenarioReport.render(
+                results, format: report.format, color: Console.useColor(report.color), columns: TerminalWidth.columns))
         if explain { Console.write(diagrams(results)) }
         if let signal = TerminationSignals.received {
             Console.error("interrupted: \(results.count) of \(selected.count) scenarios ran")
@@ -122,10 +124,11 @@ struct Run: ParsableCommand {
 
     /// Each scenario's ladder, drawn from its capture.
     func diagrams(_ results: [ScenarioResult]) -> String {
-        let renderer = LadderText(color: Console.useColor(report.color))
+        let renderer = LadderText(color: Console.useColor(report.color), columns: TerminalWidth.columns)
         var text = ""
         for result in results {
-            text += "\n== \(result.scenario.name): \(result.scenario.summary)\n\n"
+            let heading = TextWrap.lines("== \(result.scenario.name): \(result.scenario.summary)", width: renderer.columns, indent: 3)
+            text += "\n" + heading.joined(separator: "\n") + "\n\n"
             var options = AnalysisOptions()
             options.recording = .all
             guard var analysis = try? CaptureAnalyzer.analyze(fileAt: result.capturePath, options: options) else {
@@ -142,14 +145,16 @@ struct Run: ParsableCommand {
         return text
     }
 
-    static func listing() -> String {
+    /// Every scenario, its expectation and what it does, within `columns`.
+    static func listing(columns: Int = TerminalWidth.columns) -> String {
         let width = Scenario.all.map(\.name.count).max() ?? 0
-        var text = ""
+        let margin = String(repeating: " ", count: width + 2)
+        var lines: [String] = []
         for scenario in Scenario.all {
-            text += scenario.name + String(repeating: " ", count: width - scenario.name.count)
-            text += "  expect: \(scenario.expectation.summary)\n"
-            text += String(repeating: " ", count: width + 2) + scenario.summary + "\n"
+            let name = scenario.name + String(repeating: " ", count: width - scenario.name.count)
+            lines += TextWrap.lines(name + "  expect: \(scenario.expectation.summary)", width: columns, indent: width + 10)
+            lines += TextWrap.lines(scenario.summary, width: columns - margin.count, indent: 2).map { margin + $0 }
         }
-        return text
+        return lines.map { $0 + "\n" }.joined()
     }
 }

@@ -4,29 +4,36 @@ import TeardownScenarios
 
 /// How `teardown run` prints its results: the wire's view beside the applications'.
 enum ScenarioReport {
-    static func render(_ results: [ScenarioResult], format: OutputFormat, color: Bool) -> String {
+    static func render(_ results: [ScenarioResult], format: OutputFormat, color: Bool, columns: Int = .max) -> String {
         switch format {
-        case .text, .summary: return text(results, color: color)
+        case .text, .summary: return text(results, color: color, columns: columns)
         case .json: return "[" + results.map(json).joined(separator: ",") + "]\n"
         case .jsonl: return results.map { json($0) + "\n" }.joined()
         case .zeek: return ZeekLog.render(results.map(\.analysis))
         }
     }
 
-    static func text(_ results: [ScenarioResult], color: Bool) -> String {
+    /// The text report, each line within `columns` (wrapped at spaces under its value).
+    static func text(_ results: [ScenarioResult], color: Bool, columns: Int = .max) -> String {
         var output = ""
+        /// `label` and `value` as lines of at most `columns`, later ones under the value.
+        func field(_ label: String, _ value: String) {
+            let head = "    " + label + String(repeating: " ", count: max(0, 13 - label.count))
+            for line in TextWrap.lines(head + value, width: columns, indent: head.count) { output += line + "\n" }
+        }
         for result in results {
             let mark = result.passed ? (color ? "\u{1B}[32m✔\u{1B}[0m" : "✔") : (color ? "\u{1B}[1;31m✘\u{1B}[0m" : "✘")
-            output += "\(mark) \(result.scenario.name): \(result.scenario.summary)\n"
-            output += "    expected:    \(result.scenario.expectation.summary)\n"
+            let title = TextWrap.lines("\(result.scenario.name): \(result.scenario.summary)", width: columns - 2, indent: 2)
+            output += "\(mark) " + title.joined(separator: "\n  ") + "\n"
+            field("expected:", result.scenario.expectation.summary)
             if let connection = result.connection {
-                output += "    wire:        \(wireSummary(connection))\n"
+                field("wire:", wireSummary(connection))
             } else {
-                output += "    wire:        \(counted(result.analysis.connections.count, "connection")) captured\n"
+                field("wire:", "\(counted(result.analysis.connections.count, "connection")) captured")
             }
-            output += "    application: \(applicationSummary(result.application))\n"
-            for remark in result.application.remarks { output += "                 \(remark)\n" }
-            for failure in result.failures { output += "    FAILED:      \(failure)\n" }
+            field("application:", applicationSummary(result.application))
+            for remark in result.application.remarks { field("", remark) }
+            for failure in result.failures { field("FAILED:", failure) }
         }
         let passed = results.filter(\.passed).count
         let seconds = Double(results.reduce(0) { $0 + $1.elapsedNanoseconds }) / 1e9

@@ -18,7 +18,7 @@ struct CheckCommandTests {
 
     @Test("a broken expectation exits 1 with a reason line naming the connection")
     func fails() {
-        let result = Command.teardown("check", Self.close, "--expect", "graceful")
+        let result = Command.teardown("check", Self.close, "--expect", "graceful", environment: ["COLUMNS": "200"])
         #expect(result.status == 1)
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 3)
@@ -28,6 +28,15 @@ struct CheckCommandTests {
         // The command that shows the connection, ready to copy.
         #expect(lines[1] == "  see it: teardown explain \(Self.close) --connection 1")
         #expect(lines[2] == "check failed: 1 of 1 connection broke the expectation (graceful)")
+    }
+
+    @Test("at 80 columns the reason wraps at a space, and the explain command stays whole on a line")
+    func narrow() {
+        let result = Command.teardown("check", Self.close, "--expect", "graceful", environment: ["COLUMNS": "80"])
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.allSatisfy { $0.count <= 80 })
+        #expect(lines[0].hasPrefix("#1 ") && lines[1].hasPrefix("  ") && lines[1].hasSuffix("expected graceful"))
+        #expect(lines.contains { $0.hasSuffix("teardown explain \(Self.close) --connection 1") })
     }
 
     static let optionCases: [([String], Int32)] = [
@@ -55,7 +64,7 @@ struct CheckCommandTests {
     func qualifiedKinds() {
         let halfClose = Fixtures.path("pcap/lo-ipv4/half-close.pcap"), halfOpen = Fixtures.path("pcap/lo-ipv4/half-open.pcap")
         #expect(Command.teardown("check", halfClose, "--expect", "half-closed:completed").status == 0)
-        let failed = Command.teardown("check", halfClose, "--expect", "half-closed:not-completed")
+        let failed = Command.teardown("check", halfClose, "--expect", "half-closed:not-completed", environment: ["COLUMNS": "200"])
         #expect(failed.status == 1)
         #expect(failed.stdout.contains("expected half-closed:not-completed, not half-closed:completed"))
         #expect(Command.teardown("check", halfOpen, "--expect", "half-closed:not-completed").status == 0)

@@ -54,7 +54,8 @@ struct ExplainerTests {
         c.ack(.client)
         let explanation = try Self.explain(c)
         let folded = try #require(explanation.steps.first { $0.kind == .folded })
-        #expect(folded.label == "6 segments: 3000 B server→client, until 8.000 ms")
+        #expect(folded.label == "6 segments")
+        #expect(folded.notes == ["3000 B server→client, until 8.000 ms"])
         #expect(folded.direction == .toClient)
         #expect(explanation.steps.count == 3 + 1 + 3)
         #expect(explanation.steps[2].states == PerSide(client: "ESTABLISHED", server: "ESTABLISHED"))
@@ -97,9 +98,12 @@ struct ExplainerTests {
         let explanation = try Self.explain(c)
         let folded = try #require(explanation.steps.first { $0.kind == .folded })
         #expect(folded.direction == .both)
-        #expect(folded.label == "8 segments: 850 B client→server, 78 B server→client, until 9910.000 ms")
+        #expect(folded.label == "8 segments")
+        #expect(folded.notes == ["850 B client→server, 78 B server→client, until 9910.000 ms"])
         let text = LadderText(color: false).render(explanation)
-        #expect(text.contains("◀─8 segments: 850 B client→server, 78 B server→client, until 9910.000 ms"))
+        #expect(text.contains("◀─8 segments"))
+        // Beside the arrow where it fits, else on the line below.
+        #expect(text.contains("│  850 B client→server, 78 B server→client, until 9910.000 ms"))
         #expect(LadderSVG.render(explanation).contains(#"marker-start="url(#head-gray)""#))
     }
 

@@ -54,7 +54,8 @@ func liveCheck(_ options: [String], script: String) throws -> CommandResult {
     defer { server.join() }
     let command = script.split(separator: "PORT", omittingEmptySubsequences: false).joined(separator: String(port))
     return Command.run(
-        [Command.teardown, "check", "--live", "-f", "tcp port \(port)"] + options + ["--", "bash", "-c", command])
+        [Command.teardown, "check", "--live", "-f", "tcp port \(port)"] + options + ["--", "bash", "-c", command],
+        environment: ["COLUMNS": "200"])
 }
 
 @Test("teardown check --live captures around a command and checks it", .enabled(if: LiveCapture.isPermitted(), "needs root or CAP_NET_RAW"))
