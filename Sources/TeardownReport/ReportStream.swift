@@ -156,7 +156,7 @@ public final class TextTableStream: ReportStream {
     public func beginFile(_ name: String, index: Int) { file = name }
 
     public func connection(_ connection: Connection, timestampDigits: Int) {
-        let cells = TextReport.cells(connection, file: file)
+        let cells = TextReport.cells(connection, file: file, timed: layout?.isTimed ?? true)
         if connection.partial { sawPartial = true }
         if connection.verdict == .halfClosed && connection.completed { sawShortVerdict = true }
         if let layout {

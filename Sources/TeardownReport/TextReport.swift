@@ -56,16 +56,17 @@ public struct TextReport {
 
     }
 
-    /// Every column's cell for one connection, in ``Column`` order (the file's empty).
-    static func cells(_ connection: Connection, file: String = "") -> [String] {
+    /// Every column's cell for one connection, in ``Column`` order; with `timed` false the start
+    /// and duration cells are left empty (a layout without them need not format them).
+    static func cells(_ connection: Connection, file: String = "", timed: Bool = true) -> [String] {
         let duration = max(0, connection.lastSeen.nanoseconds(since: connection.firstSeen))
         return [
             file, String(connection.id), connection.client.description, connection.server.description,
             verdictText(connection), connection.firstCloser?.rawValue ?? "-", connection.resetBy?.rawValue ?? "-",
             "\(connection.bytes.client)/\(connection.bytes.server)",
             "\(connection.lostBytes.client)/\(connection.lostBytes.server)",
-            String(connection.packets), timeOfDay(connection.firstSeen),
-            Timestamp(nanoseconds: duration).formatted(digits: 3),
+            String(connection.packets), timed ? timeOfDay(connection.firstSeen) : "",
+            timed ? Timestamp(nanoseconds: duration).formatted(digits: 3) : "",
             "\(connection.states.final(.client)?.rawValue ?? "-")/\(connection.states.final(.server)?.rawValue ?? "-")",
             connection.cause.map { $0.code.rawValue + ($0.source == .kernel ? "" : "?") } ?? "-",
             connection.notes.isEmpty ? "-" : connection.notes.map(\.rawValue).joined(separator: ","),
@@ -85,27 +86,31 @@ public struct TextReport {
     /// whether a completed half-close is written short (`half-closed+`).
     struct Layout {
         var columns: [Column]
-        var widths: [Column: Int]
+        /// By ``Column`` raw value.
+        var widths: [Int]
         var gap = 2
         var shortVerdicts = false
         /// The notes' cells are cut to this many characters (nil: not cut).
         var notesWidth: Int?
 
-        var total: Int { columns.reduce(0) { $0 + widths[$1, default: 0] } + gap * max(0, columns.count - 1) }
+        var total: Int { columns.reduce(0) { $0 + widths[$1.rawValue] } + gap * max(0, columns.count - 1) }
+
+        /// Whether the start and duration columns are shown.
+        var isTimed: Bool { columns.contains(.start) || columns.contains(.duration) }
     }
 
     /// The layout for `rows` (each a ``cells(_:file:)`` array) within ``width``.
     func layout(_ rows: [[String]], showFile: Bool) -> Layout {
         var columns = Column.allCases.filter { showFile || $0 != .file }
-        func widths(short: Bool) -> [Column: Int] {
-            var widths: [Column: Int] = [:]
+        func widths(short: Bool) -> [Int] {
+            var widths = [Int](repeating: 0, count: Column.allCases.count)
             for column in columns {
                 var widest = column.header.count
                 for row in rows {
                     let cell = column == .verdict && short ? Self.shortened(row[column.rawValue]) : row[column.rawValue]
                     widest = max(widest, cell.count)
                 }
-                widths[column] = widest
+                widths[column.rawValue] = widest
             }
             return widths
         }
@@ -128,9 +133,9 @@ public struct TextReport {
         }
         drop([.bytes, .cause])
         if layout.total > width {
-            let notes = max(Column.notes.header.count, width - (layout.total - layout.widths[.notes, default: 0]))
+            let notes = max(Column.notes.header.count, width - (layout.total - layout.widths[Column.notes.rawValue]))
             layout.notesWidth = notes
-            layout.widths[.notes] = notes
+            layout.widths[Column.notes.rawValue] = notes
         }
         return layout
     }
@@ -147,7 +152,7 @@ public struct TextReport {
             var cell = cells[column.rawValue]
             if column == .verdict && layout.shortVerdicts && verdict != nil { cell = Self.shortened(cell) }
             if column == .notes, let limit = layout.notesWidth, cell.count > limit { cell = String(cell.prefix(limit - 1)) + "…" }
-            let pad = String(repeating: " ", count: max(0, layout.widths[column, default: 0] - cell.count))
+            let pad = String(repeating: " ", count: max(0, layout.widths[column.rawValue] - cell.count))
             var text = column.rightAligned ? pad + cell : cell + pad
             if index == layout.columns.count - 1 { text = column.rightAligned ? text : cell }
             if column == .verdict, let verdict, color { text = Self.colored(text, verdict) }
@@ -158,7 +163,8 @@ public struct TextReport {
 
     /// `half-closed (completed)` written short: `half-closed+`.
     static func shortened(_ verdict: String) -> String {
-        verdict.replacing(" (completed)", with: "+")
+        let long = "half-closed (completed)"
+        return verdict.hasPrefix(long) ? "half-closed+" + verdict.dropFirst(long.count) : verdict
     }
 
     /// The verdict, `(completed)` for a half-close whose second FIN came, and `*` when the start of
