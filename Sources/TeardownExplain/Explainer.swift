@@ -40,9 +40,9 @@ public enum Explainer {
             case .timeWait?:
                 lines.append("the \(side) waits in TIME_WAIT (it closed first); the \(side.peer) is done")
             case .closeWait?:
-                lines.append("the \(side) was left in CLOSE_WAIT when the capture ended: it acknowledged the \(side.peer)'s FIN but never closed")
+                lines.append("the \(side) was left in CLOSE_WAIT when the capture ended: it acknowledged the \(side.peer)'s FIN but had not closed")
             case .finWait2?:
-                lines.append("the \(side) was left in FIN_WAIT_2 when the capture ended: the \(side.peer) never closed its side")
+                lines.append("the \(side) was left in FIN_WAIT_2 when the capture ended: the \(side.peer) had not closed its side")
             default:
                 break
             }

@@ -27,7 +27,7 @@ public enum Evidence {
                 } else {
                     parts.append("\(closer) closed first")
                 }
-                parts.append(connection.completed ? "then the \(other) closed too" : "the \(other) never closed")
+                parts.append(connection.completed ? "then the \(other) closed too" : "the \(other) had not closed when the capture ended")
             }
         case .abortive:
             if let resetter = connection.resetBy {

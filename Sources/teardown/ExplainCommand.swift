@@ -47,6 +47,9 @@ struct Explain: ParsableCommand {
     @Option(name: .customLong("where"), help: ArgumentHelp("Explain the connections with a packet matching this tcpdump expression.", valueName: "expression"))
     var selection: String?
 
+    @Option(help: ArgumentHelp("Analyse only packets matching this tcpdump expression (as analyze --filter).", valueName: "expression"))
+    var filter: String?
+
     @Option(help: ArgumentHelp("Also write the diagram as a standalone SVG; with several connections, FILE-ID.svg for each; '-' writes the one SVG to standard output instead of the text diagram.", valueName: "file"))
     var svg: String?
 
@@ -70,6 +73,14 @@ struct Explain: ParsableCommand {
     func run() throws {
         StandardOutput.prepare()
         var options = AnalysisOptions()
+        if let filter {
+            do {
+                options.filter = try BPFFilter(filter)
+            } catch {
+                Console.error("--filter: \(error.description)")
+                throw ExitCode.usage
+            }
+        }
         if let selection {
             do {
                 options.selector = try BPFFilter(selection)

@@ -42,9 +42,19 @@ struct HabitsTests {
         #expect(Command.teardown("capture", "--snaplen", "10").status == 64)
     }
 
+    @Test("--filter drops packets in every command, --where chooses connections")
+    func filterConvention() {
+        let none = "tcp port 1"
+        #expect(Command.teardown("analyze", "--filter", none, close).stdout.contains("0 connections"))
+        #expect(Command.teardown("explain", "--filter", none, close).stderr.contains("holds no TCP connection"))
+        #expect(Command.teardown("check", "--filter", none, close, "--connections", "0").status == 0)
+        #expect(Command.teardown("check", "--where", none, close, "--connections", "0").status == 0)
+        #expect(Command.teardown("explain", "--where", none, close).stderr.contains("no connection has a packet matching"))
+    }
+
     @Test("a bad filter says what is wrong, without the root usage")
     func badFilter() {
-        for arguments in [["analyze", "--filter", "port banana", close], ["check", close, "--where", "port banana", "--expect", "graceful"], ["explain", close, "--where", "port banana"]] {
+        for arguments in [["analyze", "--filter", "port banana", close], ["check", close, "--where", "port banana", "--expect", "graceful"], ["explain", close, "--where", "port banana"], ["explain", close, "--filter", "port banana"]] {
             let result = Command.run([Command.teardown] + arguments)
             #expect(result.status == 64)
             #expect(result.stderr.contains("unknown port 'banana'"))

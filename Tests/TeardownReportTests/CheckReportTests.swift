@@ -41,7 +41,7 @@ struct CheckReportTests {
         let outcome = CheckReport(expectation: TeardownExpectation(allowed: [.graceful], firstCloser: .server)).evaluate([halfOpen])
         #expect(!outcome.passed)
         #expect(outcome.text.contains(
-            "10.0.0.1:40000 → 10.0.0.2:8080 half-closed: client closed first; the server sent 40 bytes after that FIN; the server never closed; expected graceful; expected the server to close first, not the client"))
+            "10.0.0.1:40000 → 10.0.0.2:8080 half-closed: client closed first; the server sent 40 bytes after that FIN; the server had not closed when the capture ended; expected graceful; expected the server to close first, not the client"))
     }
 
     @Test("an expectation's summary reads as a sentence")
