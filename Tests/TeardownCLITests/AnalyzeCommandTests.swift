@@ -127,6 +127,23 @@ struct AnalyzeCommandTests {
         #expect(lines[2].contains("abortive") && lines[4].contains("graceful"))
     }
 
+    @Test("a connection whose start was not captured is marked * in the table, with a legend")
+    func partialMarked() throws {
+        var c = Conversation()
+        c.data(.client, 10)
+        c.ack(.server)
+        c.fin(.client)
+        c.fin(.server)
+        c.ack(.client)
+        let path = "/tmp/teardown-partial-\(getpid()).pcap"
+        defer { unlink(path) }
+        try Data(c.pcap()).write(to: URL(fileURLWithPath: path))
+        let text = Command.teardown("analyze", path).stdout
+        #expect(text.contains("graceful*"))
+        #expect(text.contains("* the start of the connection was not captured (partial)"))
+        #expect(!Command.teardown("analyze", close).stdout.contains("* the start"))
+    }
+
     @Test("the table fits the terminal: the least important columns go first, the essential ones stay")
     func fitsTheWidth() {
         let halfClose = Fixtures.path("pcap/lo-ipv4/half-close.pcap")
