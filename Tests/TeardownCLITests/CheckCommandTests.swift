@@ -32,11 +32,18 @@ struct CheckCommandTests {
 
     @Test("at 80 columns the reason wraps at a space, and the explain command stays whole on a line")
     func narrow() {
-        let result = Command.teardown("check", Self.close, "--expect", "graceful", environment: ["COLUMNS": "80"])
+        // As a person in the repository names the file (a command longer than the width cannot fit).
+        let relative = "fixtures/pcap/lo-ipv4/close.pcap"
+        let result = Command.run(
+            [Command.teardown, "check", relative, "--expect", "graceful"], environment: ["COLUMNS": "80"],
+            directory: Fixtures.root)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.allSatisfy { $0.count <= 80 })
         #expect(lines[0].hasPrefix("#1 ") && lines[1].hasPrefix("  ") && lines[1].hasSuffix("expected graceful"))
-        #expect(lines.contains { $0.hasSuffix("teardown explain \(Self.close) --connection 1") })
+        #expect(lines.contains { $0 == "  see it: teardown explain \(relative) --connection 1" })
+        // A command too long for the line gets a line of its own, whole.
+        let long = Command.teardown("check", Self.close, "--expect", "graceful", environment: ["COLUMNS": "60"])
+        #expect(long.stdout.contains("  see it:\n  teardown explain \(Self.close) --connection 1\n"))
     }
 
     static let optionCases: [([String], Int32)] = [
