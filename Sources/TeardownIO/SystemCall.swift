@@ -1,3 +1,4 @@
+import CSystemShims
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -60,4 +61,10 @@ public var temporaryDirectory: String {
     guard let value = getenv("TMPDIR"), value.pointee != 0 else { return "/tmp" }
     let path = String(cString: value)
     return path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+}
+
+/// Accepts a connection on the listening socket `descriptor`, closed on exec (a program another
+/// thread starts meanwhile does not inherit it). Returns the descriptor, or -1 with `errno` set.
+public func acceptClosedOnExec(_ descriptor: Int32) -> Int32 {
+    teardown_accept_cloexec(descriptor)
 }

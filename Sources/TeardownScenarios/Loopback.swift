@@ -87,7 +87,8 @@ public final class Listener: @unchecked Sendable {
     /// Accepts one connection (waiting at most `milliseconds`).
     public func accept(milliseconds: Int32 = 5000) throws(Errno) -> Socket {
         guard socket.waitReadable(milliseconds: milliseconds) else { throw Errno(ETIMEDOUT) }
-        let fd = Glibc.accept(socket.descriptor, nil, nil)
+        // Closed on exec, as every scenario socket (``Socket/tcp(family:)``).
+        let fd = acceptClosedOnExec(socket.descriptor)
         guard fd >= 0 else { throw .current }
         return Socket(descriptor: fd)
     }

@@ -16,9 +16,10 @@ public final class Socket: @unchecked Sendable {
 
     init(descriptor: Int32) { self.descriptor = descriptor }
 
-    /// A new TCP socket of `family` (`AF_INET` or `AF_INET6`).
+    /// A new TCP socket of `family` (`AF_INET` or `AF_INET6`), closed on exec: a program another
+    /// thread starts meanwhile must not hold a copy, or close() would send no FIN until it exits.
     static func tcp(family: Int32) throws(Errno) -> Socket {
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .current }
         return Socket(descriptor: fd)
     }

@@ -27,4 +27,8 @@ char *const *teardown_environment(void);
 /// 0 when it is no terminal.
 int teardown_terminal_columns(int fd);
 
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC) (GNU-only, invisible to Swift's Glibc module): the
+/// accepted socket is closed on exec. Returns the descriptor, or -1 with errno set.
+int teardown_accept_cloexec(int fd);
+
 #endif
