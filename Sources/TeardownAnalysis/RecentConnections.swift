@@ -31,9 +31,7 @@ struct RecentConnections {
 
         /// Whether `segment` continues the connection's sequence spaces.
         func isContinued(by segment: TCPSegment, fromA: Bool) -> Bool {
-            fromA
-                ? SequenceSpace.continues(sender: a, receiver: b, segment)
-                : SequenceSpace.continues(sender: b, receiver: a, segment)
+            SequenceSpace.continues(a: a, b: b, segment, fromA: fromA)
         }
     }
 

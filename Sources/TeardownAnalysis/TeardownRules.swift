@@ -30,9 +30,7 @@ extension ConnectionState {
     /// the silence before it: time alone never ends a connection, only numbers that cannot
     /// belong to it do.
     func isContinued(by segment: TCPSegment, fromA: Bool) -> Bool {
-        fromA
-            ? SequenceSpace.continues(sender: SequenceSpace(a, peer: b), receiver: SequenceSpace(b, peer: a), segment)
-            : SequenceSpace.continues(sender: SequenceSpace(b, peer: a), receiver: SequenceSpace(a, peer: b), segment)
+        SequenceSpace.continues(a: SequenceSpace(a, peer: b), b: SequenceSpace(b, peer: a), segment, fromA: fromA)
     }
 }
 
@@ -66,10 +64,11 @@ struct SequenceSpace: Sendable {
         return delta >= -Int64(reach) - 1 && delta <= Int64(window)
     }
 
-    /// Whether `segment`, from the side of `sender` to that of `receiver`, continues them: its
-    /// sequence number in the sender's space, and its acknowledgement (if any) in the receiver's.
-    static func continues(sender: SequenceSpace, receiver: SequenceSpace, _ segment: TCPSegment) -> Bool {
-        sender.admits(segment.sequenceNumber)
+    /// Whether `segment`, from endpoint `a` (`fromA`) or `b`, continues the spaces of both: its
+    /// sequence number in its sender's space, and its acknowledgement (if any) in the receiver's.
+    static func continues(a: SequenceSpace, b: SequenceSpace, _ segment: TCPSegment, fromA: Bool) -> Bool {
+        let (sender, receiver) = fromA ? (a, b) : (b, a)
+        return sender.admits(segment.sequenceNumber)
             && (!segment.flags.contains(.ack) || receiver.admits(segment.acknowledgmentNumber))
     }
 }

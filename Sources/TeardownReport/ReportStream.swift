@@ -178,7 +178,7 @@ public final class TextTableStream: ReportStream {
 
     public func finish() {
         if layout == nil && (anyFile || !held.isEmpty) { printHeld() }
-        if files > 1 { summaries.append("total, \(counted(files, "file")): " + TextReport.summary(total, named: false)) }
+        if let line = TextReport.total(total, files: files) { summaries.append(line) }
         if sawPartial { summaries.append(TextReport.partialLegend) }
         if sawShortVerdict && layout?.shortVerdicts == true { summaries.append(TextReport.completedLegend) }
         let width = report.width ?? .max

@@ -180,6 +180,12 @@ public struct TextReport {
     /// The line under the summaries when a verdict is written short.
     static let completedLegend = "+ completed: after the half-close, the second side closed too"
 
+    /// `total, 3 files: 5 connections: ...`: the line under the summaries of several files,
+    /// `total` their counts added up (``CaptureAnalysis/add(_:)``); nil for one file.
+    public static func total(_ total: CaptureAnalysis, files: Int) -> String? {
+        files > 1 ? "total, \(counted(files, "file")): " + summary(total, named: false) : nil
+    }
+
     /// `6 connections: 2 graceful, 1 half-closed, 3 abortive (9 bytes lost); 41 packets, 41 TCP`.
     public static func summary(_ analysis: CaptureAnalysis, named: Bool) -> String {
         var parts: [String] = []

@@ -96,11 +96,9 @@ struct Analyze: ParsableCommand {
         if report.format == .summary {
             let opened = analyses.filter(\.wasOpened)
             var lines = opened.map { TextReport.summary($0, named: analyses.count > 1) }
-            if opened.count > 1 {
-                var total = CaptureAnalysis(file: "total")
-                for analysis in opened { total.add(analysis) }
-                lines.append("total, \(counted(opened.count, "file")): " + TextReport.summary(total, named: false))
-            }
+            var total = CaptureAnalysis(file: "total")
+            for analysis in opened { total.add(analysis) }
+            if let line = TextReport.total(total, files: opened.count) { lines.append(line) }
             Console.write(lines.map { $0 + "\n" }.joined())
         }
         StandardOutput.flush()

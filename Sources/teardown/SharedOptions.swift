@@ -60,16 +60,20 @@ enum TrailingFilter {
     ) -> ValidationError? {
         guard let (files, expression) = split(arguments) else { return nil }
         let words = expression.split(separator: " ").map(String.init)
-        var typed = [command] + files
-        if let start = commandLine.indices.first(where: { Array(commandLine.dropFirst($0).prefix(words.count)) == words }),
-            commandLine.first == command
-        {
-            typed = commandLine
+        let typed = commandLine.first == command ? commandLine : [command] + files + words
+        return ValidationError(
+            "'\(expression)' is a filter expression, not a file. Give it with \(option):\n  \(corrected(typed, moving: words, into: option))")
+    }
+
+    /// `teardown` and `commandLine` (the subcommand first) with `words`, where they stand in a row,
+    /// moved into `option` right after the subcommand: the command to run instead, quoted to copy.
+    static func corrected(_ commandLine: [String], moving words: [String], into option: String) -> String {
+        var typed = commandLine
+        if let start = typed.indices.first(where: { Array(typed.dropFirst($0).prefix(words.count)) == words }) {
             typed.removeSubrange(start..<(start + words.count))
         }
-        typed.insert(contentsOf: [option, expression], at: 1)
-        return ValidationError(
-            "'\(expression)' is a filter expression, not a file. Give it with \(option):\n  teardown \(ShellWords.command(typed))")
+        typed.insert(contentsOf: [option, words.joined(separator: " ")], at: 1)
+        return "teardown " + ShellWords.command(typed)
     }
 
     private static func fileExists(_ path: String) -> Bool {

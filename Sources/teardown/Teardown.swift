@@ -58,12 +58,7 @@ enum CaptureFilterWords {
         let words = firstLine.split(separator: "'", omittingEmptySubsequences: false).enumerated()
             .filter { $0.offset % 2 == 1 }.map { String($0.element) }
         guard let first = words.first, TrailingFilter.keywords.contains(first.lowercased()) else { return nil }
-        var typed = arguments
-        if let start = typed.indices.first(where: { Array(typed.dropFirst($0).prefix(words.count)) == words }) {
-            typed.removeSubrange(start..<(start + words.count))
-        }
-        let expression = words.joined(separator: " ")
-        typed.insert(contentsOf: ["-f", expression], at: 1)
-        return "'\(expression)' is a capture filter: give it with -f (--filter); a command to run goes after '--'.\n  teardown \(ShellWords.command(typed))"
+        return "'\(words.joined(separator: " "))' is a capture filter: give it with -f (--filter); a command to run goes after '--'.\n  "
+            + TrailingFilter.corrected(arguments, moving: words, into: "-f")
     }
 }
