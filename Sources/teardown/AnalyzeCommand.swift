@@ -145,6 +145,8 @@ func analyzeFiles(
     // One job per file, or one for all of them read as pieces of one capture.
     let jobs: [[String]] = continuous ? [files] : files.map { [$0] }
     let sizes = files.map(regularFileSize)
+    // Built once: each job's progress looks its pieces' sizes up in it.
+    let sizeByPath = Dictionary(zip(files, sizes)) { first, _ in first }
     let meter = ProgressMeter(sizes: continuous ? [sizes.reduce(0, +)] : sizes)
     // Room for a flush and its last line (a line is far shorter than 64 KiB).
     let output: BackgroundOutput?
@@ -177,7 +179,7 @@ func analyzeFiles(
                 let amendment = Amendments(kernel: kernel, timeline: options.timeline)
                 // A core without a file of its own has room for reading ahead.
                 let reading = WindowedReading(readsAhead: jobs.count < workers || workers == 1)
-                let piecesDone = PieceProgress(sizes: Dictionary(zip(files, sizes)) { first, _ in first })
+                let piecesDone = PieceProgress(sizes: sizeByPath)
                 options.onProgress = { bytes, packets in
                     meter?.update(file: index, bytes: piecesDone.bytesBefore + bytes, packets: packets)
                 }
