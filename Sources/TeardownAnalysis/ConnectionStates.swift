@@ -32,6 +32,7 @@ public enum TCPState: String, Sendable, Hashable, CaseIterable, CustomStringConv
         }
     }
 
+    @inlinable
     init(code: UInt64) {
         switch code {
         case 0: self = .synSent
@@ -65,9 +66,9 @@ public struct StateSequence: RandomAccessCollection, Sendable, Hashable {
     /// The most changes held; later ones are dropped (the wire's inference makes at most 6).
     public static let capacity = 10
     /// 4 bits per change: the state's index in ``TCPState/allCases``.
-    private var codes: UInt64 = 0
-    private var times: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    public private(set) var count = 0
+    @usableFromInline var codes: UInt64 = 0
+    @usableFromInline var times: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    public internal(set) var count = 0
 
     public init() {}
 
@@ -97,6 +98,18 @@ public struct StateSequence: RandomAccessCollection, Sendable, Hashable {
         case 7: return times.7
         case 8: return times.8
         default: return times.9
+        }
+    }
+
+    /// Calls `body` with each change's state and time in nanoseconds, in order, without building a
+    /// ``StateChange`` for each (reports write millions of them).
+    @inlinable
+    public func forEachChange(_ body: (TCPState, Int64) -> Void) {
+        withUnsafeBytes(of: times) { times in
+            for position in 0..<count {
+                let code = (codes >> UInt64(4 * position)) & 0xf
+                body(TCPState(code: code), times.load(fromByteOffset: 8 * position, as: Int64.self))
+            }
         }
     }
 

@@ -119,24 +119,33 @@ public enum JSONReport {
     }
 
     /// Contract 4.1 `states`: `{"client": [{"state", "at"}...], "server": [...], "source", "notSeen"}`.
+    /// Written as literal fragments (after other members: a comma first), like the connection's
+    /// own members: every connection has them.
     static func writeStates(_ states: ConnectionStates, timestampDigits: Int, into json: inout JSONWriter) {
-        json.beginObject("states")
-        for side in Side.allCases {
-            if side == .client { json.beginArray("client") } else { json.beginArray("server") }
-            for (index, change) in states[side].enumerated() {
-                json.fragment(index == 0 ? #"{"state":""# : #",{"state":""#)
-                json.fragment(change.state.jsonName)
-                json.fragment(#"","at":"#)
-                json.append(change.at, digits: timestampDigits)
-                json.fragment("}")
-            }
-            json.endArray()
+        json.fragment(#","states":{"client":["#)
+        writeChanges(states.client, timestampDigits: timestampDigits, into: &json)
+        json.fragment(#"],"server":["#)
+        writeChanges(states.server, timestampDigits: timestampDigits, into: &json)
+        switch states.source {
+        case .wire: json.fragment(#"],"source":"wire","notSeen":["#)
+        case .kernel: json.fragment(#"],"source":"kernel","notSeen":["#)
         }
-        json.field("source", states.source.rawValue)
-        json.beginArray("notSeen")
-        for text in states.notSeen { json.element(text) }
-        json.endArray()
-        json.endObject()
+        for (index, text) in states.notSeen.enumerated() {
+            if index > 0 { json.fragment(",") }
+            json.appendString(text)
+        }
+        json.fragment("]}")
+    }
+
+    /// One side's `{"state", "at"}` objects, comma-separated.
+    private static func writeChanges(_ changes: StateSequence, timestampDigits: Int, into json: inout JSONWriter) {
+        var first = true
+        changes.forEachChange { state, nanoseconds in
+            json.stateMember(state, first: first)
+            json.append(Timestamp(nanoseconds: nanoseconds), digits: timestampDigits)
+            json.fragment("}")
+            first = false
+        }
     }
 }
 
@@ -169,20 +178,32 @@ public final class JSONLinesStream {
     }
 }
 
-extension TCPState {
-    /// The name as a static string, written without escaping.
-    var jsonName: StaticString {
-        switch self {
-        case .synSent: return "SYN_SENT"
-        case .synReceived: return "SYN_RECEIVED"
-        case .established: return "ESTABLISHED"
-        case .finWait1: return "FIN_WAIT_1"
-        case .finWait2: return "FIN_WAIT_2"
-        case .closing: return "CLOSING"
-        case .timeWait: return "TIME_WAIT"
-        case .closeWait: return "CLOSE_WAIT"
-        case .lastAck: return "LAST_ACK"
-        case .closed: return "CLOSED"
+extension JSONWriter {
+    /// `{"state":"NAME","at":` for `state`, after a comma unless `first`.
+    mutating func stateMember(_ state: TCPState, first: Bool) {
+        let index: Int
+        switch state {
+        case .synSent: index = 0
+        case .synReceived: index = 1
+        case .established: index = 2
+        case .finWait1: index = 3
+        case .finWait2: index = 4
+        case .closing: index = 5
+        case .timeWait: index = 6
+        case .closeWait: index = 7
+        case .lastAck: index = 8
+        case .closed: index = 9
         }
+        put(slot: index, of: Self.stateMembers, lengths: Self.stateMemberLengths, after: first ? nil : UInt8(ascii: ","))
     }
+
+    /// The members of ``stateMember(_:first:)`` in 32-byte slots, in ``TCPState/allCases`` order.
+    private static let stateMembers: StaticString = """
+        {"state":"SYN_SENT","at":       {"state":"SYN_RECEIVED","at":   {"state":"ESTABLISHED","at":    \
+        {"state":"FIN_WAIT_1","at":     {"state":"FIN_WAIT_2","at":     {"state":"CLOSING","at":        \
+        {"state":"TIME_WAIT","at":      {"state":"CLOSE_WAIT","at":     {"state":"LAST_ACK","at":       \
+        {"state":"CLOSED","at":         
+        """
+    /// The length of each slot's member.
+    private static let stateMemberLengths: [UInt8] = [25, 29, 28, 27, 27, 24, 26, 27, 25, 23]
 }

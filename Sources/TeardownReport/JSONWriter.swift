@@ -1,6 +1,25 @@
 import TeardownAnalysis
 import TeardownWire
 
+/// The decimal digits of a number of whole seconds, up to 16, in two words (the most significant
+/// digit first in the low byte), for every number of seconds with the same hundreds: only the
+/// last two digits differ.
+private struct SecondsText {
+    /// The seconds divided by 100 (`max`: none yet).
+    var hundreds: UInt64 = .max
+    var digits: (UInt64, UInt64) = (0, 0)
+    var count = 0
+
+    init() {}
+
+    /// The `count` digits at `text` of a number of seconds (16 bytes must be readable there).
+    init(_ seconds: UInt64, digits text: UnsafeRawPointer, count: Int) {
+        hundreds = seconds / 100
+        digits = (text.loadUnaligned(as: UInt64.self), text.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        self.count = count
+    }
+}
+
 /// A minimal JSON builder writing UTF-8 bytes: keys in the order written (the contract's order),
 /// no Foundation, deterministic output, and no `String` work for numbers and IPv4 addresses, so
 /// that streaming a million connections costs little.
@@ -16,11 +35,9 @@ struct JSONWriter: ~Copyable {
     /// One bit per open object/array (innermost lowest): whether it already has a member. 64 levels
     /// are far more than any report nests.
     private var commaBits: UInt64 = 0
-    /// The whole seconds of the last timestamp written and their digits (up to 16, most
-    /// significant first in the low bytes): the timestamps of a report mostly share their seconds.
-    private var cachedSeconds: UInt64 = .max
-    private var cachedDigits: (UInt64, UInt64) = (0, 0)
-    private var cachedCount = 0
+    /// The digits of the whole seconds of the last timestamps written: the timestamps of a report
+    /// mostly share all but their last two digits of seconds (a connection spans a few seconds).
+    private var recentSeconds = SecondsText()
 
     init(capacity: Int = 512) {
         self.capacity = max(capacity, 64)
@@ -81,12 +98,21 @@ struct JSONWriter: ~Copyable {
     }
 
     /// Stores `length` bytes from `source`; room for them must have been reserved. Keys and names
-    /// are short: up to 16 bytes move as two overlapping words (a call to `memcpy` per key cost
+    /// are short: up to 32 bytes move as two or four overlapping words (a call to `memcpy` per key cost
     /// more than the key).
     @inline(__always)
     private mutating func put(_ source: UnsafePointer<UInt8>, count length: Int) {
         let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(base + count)
         switch length {
+        case 17...32:
+            to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+            to.storeBytes(
+                of: from.loadUnaligned(fromByteOffset: length - 16, as: UInt64.self), toByteOffset: length - 16,
+                as: UInt64.self)
+            to.storeBytes(
+                of: from.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self), toByteOffset: length - 8,
+                as: UInt64.self)
         case 8...16:
             to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
             to.storeBytes(
@@ -103,6 +129,21 @@ struct JSONWriter: ~Copyable {
             to.copyMemory(from: from, byteCount: length)
         }
         count += length
+    }
+
+    /// Stores the text in 32-byte slot `slot` of `table` (`lengths[slot]` bytes of it), after
+    /// `separator` when given. The whole slot moves as four words, and the bytes past the text are
+    /// overwritten next: for a member picked from a few, a constant-time copy without a branch per
+    /// choice.
+    mutating func put(slot: Int, of table: StaticString, lengths: [UInt8], after separator: UInt8?) {
+        precondition(table.utf8CodeUnitCount >= 32 * slot + 32 && lengths[slot] <= 32, "slot outside the table")
+        reserve(33)
+        if let separator { put(separator) }
+        let from = UnsafeRawPointer(table.utf8Start + 32 * slot), to = UnsafeMutableRawPointer(base + count)
+        for offset in stride(from: 0, to: 32, by: 8) {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+        }
+        count += Int(lengths[slot])
     }
 
     /// Ends a line of JSON Lines.
@@ -206,25 +247,63 @@ struct JSONWriter: ~Copyable {
         reserve(1)
         if nanoseconds < 0 { put(UInt8(ascii: "-")) }
         let seconds = nanoseconds.magnitude / 1_000_000_000
-        if seconds == cachedSeconds {
-            reserve(cachedCount)
-            withUnsafeBytes(of: cachedDigits) { (base + count).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: cachedCount) }
-            count += cachedCount
+        reserve(16)
+        if seconds >= 100 && seconds / 100 == recentSeconds.hundreds {
+            // The cached digits move as two 8-byte words whatever their number (a copy of their
+            // exact length was a call to memmove per timestamp), then the last two are replaced;
+            // the bytes past them are overwritten next.
+            let to = UnsafeMutableRawPointer(base + count)
+            to.storeBytes(of: recentSeconds.digits.0, as: UInt64.self)
+            to.storeBytes(of: recentSeconds.digits.1, toByteOffset: 8, as: UInt64.self)
+            count += recentSeconds.count - 2
+            putPair(seconds % 100)
         } else {
             let start = count
             appendUnsigned(seconds)
-            if count - start <= 16 {
-                cachedSeconds = seconds
-                cachedCount = count - start
-                withUnsafeMutableBytes(of: &cachedDigits) { $0.baseAddress!.copyMemory(from: base + start, byteCount: count - start) }
+            if seconds >= 100 && count - start <= 16 {
+                reserve(16 - (count - start))
+                recentSeconds = SecondsText(seconds, digits: UnsafeRawPointer(base + start), count: count - start)
             }
         }
+        appendFraction(nanoseconds, digits: digits)
+    }
+
+    /// `.` and the first `digits` (up to 9) digits of the fraction of a second of `nanoseconds`;
+    /// nothing for 0 digits.
+    @inline(__always)
+    private mutating func appendFraction(_ nanoseconds: Int64, digits: Int) {
         guard digits > 0 else { return }
         reserve(digits + 1)
         put(UInt8(ascii: "."))
         var fraction = nanoseconds.magnitude % 1_000_000_000
+        guard digits < 9 else {
+            // Nanoseconds: the first digit, then eight at once.
+            put(UInt8(ascii: "0") + UInt8(fraction / 100_000_000))
+            putEightDigits(fraction % 100_000_000)
+            return
+        }
         for _ in digits..<9 { fraction /= 10 }
         putDigits(fraction, count: digits)
+    }
+
+    /// Stores `value` (below 10^8) as exactly 8 decimal digits; room for them must have been
+    /// reserved. The digits are found in the lanes of one 64-bit word (4-digit halves in 32-bit
+    /// lanes, then pairs in 16-bit lanes, then digits in bytes), with multiplications by
+    /// reciprocals instead of divisions, and stored at once: the fractions of nanosecond
+    /// timestamps are most of the digits of a JSON Lines report.
+    @inline(__always)
+    private mutating func putEightDigits(_ value: UInt64) {
+        // Lanes hold the first four digits in the low half, the last four in the high half
+        // (the word is stored little-endian: low bytes first).
+        let halves = (value / 10_000) | ((value % 10_000) << 32)
+        // x / 100 per 32-bit lane is (x * 10486) >> 20 for x < 43 699.
+        let hundreds = ((halves &* 10_486) >> 20) & 0x0000_007F_0000_007F
+        let pairs = hundreds | ((halves &- hundreds &* 100) << 16)
+        // x / 10 per 16-bit lane is (x * 103) >> 10 for x < 179.
+        let tens = ((pairs &* 103) >> 10) & 0x000F_000F_000F_000F
+        let digits = tens | ((pairs &- tens &* 10) << 8)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: (digits | 0x3030_3030_3030_3030).littleEndian, as: UInt64.self)
+        count += 8
     }
 
     /// `"127.0.0.1:45170"` or `"[::1]:8080"`.
@@ -269,6 +348,15 @@ struct JSONWriter: ~Copyable {
         0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
         5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899
         """
+
+    /// Stores `value` (below 100) as two digits; room for them must have been reserved.
+    @inline(__always)
+    private mutating func putPair(_ value: UInt64) {
+        let pairs = UnsafeRawPointer(Self.digitPairs.utf8Start)
+        UnsafeMutableRawPointer(base + count).storeBytes(
+            of: pairs.loadUnaligned(fromByteOffset: Int(value) * 2, as: UInt16.self), as: UInt16.self)
+        count += 2
+    }
 
     /// Stores the last `digits` decimal digits of `value`, zero-padded on the left; room for them
     /// must have been reserved. Two digits at a time: half the divisions.

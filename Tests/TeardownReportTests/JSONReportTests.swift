@@ -84,4 +84,60 @@ struct JSONReportTests {
             #expect(object["client"] as? String == "127.0.0.1:40000")
         }
     }
+
+    /// A timestamp's text computed the slow, obvious way.
+    static func reference(_ nanoseconds: Int64, digits: Int) -> String {
+        let sign = nanoseconds < 0 ? "-" : ""
+        let seconds = nanoseconds.magnitude / 1_000_000_000
+        let fraction = String(nanoseconds.magnitude % 1_000_000_000)
+        let nine = String(repeating: "0", count: 9 - fraction.count) + fraction
+        return digits == 0 ? "\(sign)\(seconds)" : "\(sign)\(seconds).\(nine.prefix(digits))"
+    }
+
+    @Test("timestamps and states written through the fast paths read as written the slow way",
+          arguments: [0, 3, 6, 9])
+    func timestampsAndStates(digits: Int) throws {
+        // Times that share their seconds' hundreds (the cached digits), cross a hundred, are below
+        // 100 s or before 1970, with fractions at the edges of the eight-digit path.
+        var random = SplitMix64(seed: UInt64(digits) + 11)
+        let fractions: [Int64] = [0, 1, 9, 10, 99_999_999, 100_000_000, 123_456_789, 999_999_999]
+        func time() -> Int64 {
+            let seconds: Int64 = [1_699_999_999, 1_700_000_000, 1_700_000_042, 1_700_000_099, 1_700_000_100, 7, 99, 100, 0, -3][random.below(10)]
+            let fraction = random.below(2) == 0 ? fractions[random.below(fractions.count)] : Int64(random.below(1_000_000_000))
+            return seconds < 0 ? seconds * 1_000_000_000 - fraction : seconds * 1_000_000_000 + fraction
+        }
+        var lines = ""
+        let stream = JSONLinesStream(flushSize: 700) { lines += String(decoding: $0, as: UTF8.self) }
+        var expected: [(first: Int64, last: Int64, states: [[(String, Int64)]])] = []
+        for id in 1...400 {
+            var connection = Self.connection(id: id, bytes: 1, firstSeen: time())
+            connection.lastSeen = Timestamp(nanoseconds: time())
+            var sides: [[(String, Int64)]] = []
+            for _ in 0..<2 {
+                let changes = (0..<random.below(StateSequence.capacity + 1)).map { _ in
+                    StateChange(TCPState.allCases[random.below(TCPState.allCases.count)], at: Timestamp(nanoseconds: time()))
+                }
+                sides.append(changes.map { ($0.state.rawValue, $0.at.nanoseconds) })
+                if sides.count == 1 { connection.states.client = StateSequence(changes) } else { connection.states.server = StateSequence(changes) }
+            }
+            if id % 5 == 0 { connection.states.source = .kernel }
+            stream.append(connection, timestampDigits: digits, file: nil)
+            expected.append((connection.firstSeen.nanoseconds, connection.lastSeen.nanoseconds, sides))
+        }
+        stream.flush()
+        let written = lines.split(separator: "\n")
+        try #require(written.count == expected.count)
+        for (line, connection) in zip(written, expected) {
+            let text = String(line)
+            #expect(text.contains("\"firstSeen\":\(Self.reference(connection.first, digits: digits)),"), "\(text)")
+            #expect(text.contains("\"lastSeen\":\(Self.reference(connection.last, digits: digits)),"), "\(text)")
+            let members = connection.states.map { side in
+                side.map { "{\"state\":\"\($0.0)\",\"at\":\(Self.reference($0.1, digits: digits))}" }.joined(separator: ",")
+            }
+            #expect(text.contains("\"states\":{\"client\":[\(members[0])],\"server\":[\(members[1])],\"source\":"), "\(text)")
+            let object = try #require(try Self.parse(text) as? [String: Any])
+            let states = try #require(object["states"] as? [String: Any])
+            #expect(states["source"] as? String == (Int(object["id"] as? Int ?? 0) % 5 == 0 ? "kernel" : "wire"))
+        }
+    }
 }
