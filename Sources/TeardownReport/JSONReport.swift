@@ -65,9 +65,9 @@ public enum JSONReport {
         json.fragment(#"},"packets":"#)
         json.appendInteger(Int64(connection.packets))
         json.fragment(#","firstSeen":"#)
-        json.append(connection.firstSeen, digits: timestampDigits)
+        let first = json.written { $0.append(connection.firstSeen, digits: timestampDigits) }
         json.fragment(#","lastSeen":"#)
-        json.append(connection.lastSeen, digits: timestampDigits)
+        let last = json.written { $0.append(connection.lastSeen, digits: timestampDigits) }
         json.fragment(#","zeekState":"#)
         json.append(connection.zeekState?.rawValue)
         json.fragment(#","history":"#)
@@ -77,7 +77,9 @@ public enum JSONReport {
         json.endArray()
         writeNotCaptured(connection.notCaptured, into: &json)
         writeCause(connection.cause, into: &json)
-        writeStates(connection.states, timestampDigits: timestampDigits, into: &json)
+        writeStates(
+            connection.states, timestampDigits: timestampDigits,
+            written: (connection.firstSeen.nanoseconds, first, connection.lastSeen.nanoseconds, last), into: &json)
         if !connection.files.isEmpty {
             json.beginArray("files")
             for file in connection.files { json.element(file) }
@@ -118,14 +120,20 @@ public enum JSONReport {
         json.endObject()
     }
 
+    /// Where the line's `firstSeen` and `lastSeen` were written: two of the times states mostly
+    /// have (a third of the 10 M capture's state changes), copied rather than formatted again.
+    typealias WrittenTimes = (first: Int64, firstText: Range<Int>, last: Int64, lastText: Range<Int>)
+
     /// Contract 4.1 `states`: `{"client": [{"state", "at"}...], "server": [...], "source", "notSeen"}`.
     /// Written as literal fragments (after other members: a comma first), like the connection's
     /// own members: every connection has them.
-    static func writeStates(_ states: ConnectionStates, timestampDigits: Int, into json: inout JSONWriter) {
+    static func writeStates(
+        _ states: ConnectionStates, timestampDigits: Int, written: WrittenTimes, into json: inout JSONWriter
+    ) {
         json.fragment(#","states":{"client":["#)
-        writeChanges(states.client, timestampDigits: timestampDigits, into: &json)
+        writeChanges(states.client, timestampDigits: timestampDigits, written: written, into: &json)
         json.fragment(#"],"server":["#)
-        writeChanges(states.server, timestampDigits: timestampDigits, into: &json)
+        writeChanges(states.server, timestampDigits: timestampDigits, written: written, into: &json)
         switch states.source {
         case .wire: json.fragment(#"],"source":"wire","notSeen":["#)
         case .kernel: json.fragment(#"],"source":"kernel","notSeen":["#)
@@ -138,28 +146,52 @@ public enum JSONReport {
     }
 
     /// One side's `{"state", "at"}` objects, comma-separated.
-    private static func writeChanges(_ changes: StateSequence, timestampDigits: Int, into json: inout JSONWriter) {
+    @inline(__always)
+    private static func writeChanges(
+        _ changes: StateSequence, timestampDigits: Int, written: WrittenTimes, into json: inout JSONWriter
+    ) {
         var first = true
         changes.forEachChange { state, nanoseconds in
             json.stateMember(state, first: first)
-            json.append(Timestamp(nanoseconds: nanoseconds), digits: timestampDigits)
+            if nanoseconds == written.first {
+                json.repeatText(written.firstText)
+            } else if nanoseconds == written.last {
+                json.repeatText(written.lastText)
+            } else {
+                json.append(Timestamp(nanoseconds: nanoseconds), digits: timestampDigits)
+            }
             json.fragment("}")
             first = false
         }
     }
 }
 
-/// The streaming path of `--format jsonl`: lines collect in one buffer, handed to `sink` whenever
-/// it holds `flushSize` bytes or more (whole lines only) and at ``flush()``.
+/// The streaming path of `--format jsonl`: lines collect in one buffer, handed over whenever it
+/// holds `flushSize` bytes or more (whole lines only) and at ``flush()``.
 public final class JSONLinesStream {
     private var json: JSONWriter
     private let flushSize: Int
-    private let sink: (UnsafeRawBufferPointer) -> Void
+    private let exchange: (UnsafeMutableBufferPointer<UInt8>, Int) -> UnsafeMutableBufferPointer<UInt8>
 
-    /// - Parameter sink: receives whole lines, each ending in a newline.
-    public init(flushSize: Int = 1 << 16, sink: @escaping (UnsafeRawBufferPointer) -> Void) {
+    /// - Parameter sink: receives whole lines, each ending in a newline (copied out of the
+    ///   stream's buffer, which is reused).
+    public convenience init(flushSize: Int = 1 << 16, sink: @escaping (UnsafeRawBufferPointer) -> Void) {
+        self.init(flushSize: flushSize) { buffer, count in
+            sink(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
+            return buffer
+        }
+    }
+
+    /// - Parameter exchange: takes over a buffer whose first `count` bytes are whole lines, each
+    ///   ending in a newline, and returns a buffer for the next lines (allocated as
+    ///   `UnsafeMutableBufferPointer<UInt8>`; the stream frees the one it holds last). The lines
+    ///   are then never copied between formatting and their owner.
+    public init(
+        flushSize: Int = 1 << 16,
+        exchange: @escaping (_ full: UnsafeMutableBufferPointer<UInt8>, _ count: Int) -> UnsafeMutableBufferPointer<UInt8>
+    ) {
         self.flushSize = flushSize
-        self.sink = sink
+        self.exchange = exchange
         json = JSONWriter(capacity: flushSize + 4096)
     }
 
@@ -173,8 +205,7 @@ public final class JSONLinesStream {
     /// Hands over the lines not yet handed over.
     public func flush() {
         guard json.count > 0 else { return }
-        json.withBytes(sink)
-        json.removeAll()
+        json.exchangeBuffer(exchange)
     }
 }
 
@@ -194,16 +225,15 @@ extension JSONWriter {
         case .lastAck: index = 8
         case .closed: index = 9
         }
-        put(slot: index, of: Self.stateMembers, lengths: Self.stateMemberLengths, after: first ? nil : UInt8(ascii: ","))
+        put(slot: index, of: Self.stateMembers, after: first ? nil : UInt8(ascii: ","))
     }
 
-    /// The members of ``stateMember(_:first:)`` in 32-byte slots, in ``TCPState/allCases`` order.
+    /// The members of ``stateMember(_:first:)`` in 32-byte slots, in ``TCPState/allCases`` order:
+    /// each padded with spaces to 31 bytes, then its length.
     private static let stateMembers: StaticString = """
-        {"state":"SYN_SENT","at":       {"state":"SYN_RECEIVED","at":   {"state":"ESTABLISHED","at":    \
-        {"state":"FIN_WAIT_1","at":     {"state":"FIN_WAIT_2","at":     {"state":"CLOSING","at":        \
-        {"state":"TIME_WAIT","at":      {"state":"CLOSE_WAIT","at":     {"state":"LAST_ACK","at":       \
-        {"state":"CLOSED","at":         
+        {"state":"SYN_SENT","at":      \u{19}{"state":"SYN_RECEIVED","at":  \u{1d}{"state":"ESTABLISHED","at":   \u{1c}\
+        {"state":"FIN_WAIT_1","at":    \u{1b}{"state":"FIN_WAIT_2","at":    \u{1b}{"state":"CLOSING","at":       \u{18}\
+        {"state":"TIME_WAIT","at":     \u{1a}{"state":"CLOSE_WAIT","at":    \u{1b}{"state":"LAST_ACK","at":      \u{19}\
+        {"state":"CLOSED","at":        \u{17}
         """
-    /// The length of each slot's member.
-    private static let stateMemberLengths: [UInt8] = [25, 29, 28, 27, 27, 24, 26, 27, 25, 23]
 }

@@ -62,6 +62,20 @@ struct JSONWriter: ~Copyable {
         count = 0
     }
 
+    /// Hands the buffer and the number of bytes written in it to `exchange`, which takes it over
+    /// and returns another buffer (allocated as `UnsafeMutableBufferPointer<UInt8>`, or the same
+    /// one) to write the next lines in, from its start: whole lines go to another owner without
+    /// being copied.
+    mutating func exchangeBuffer(
+        _ exchange: (_ full: UnsafeMutableBufferPointer<UInt8>, _ count: Int) -> UnsafeMutableBufferPointer<UInt8>
+    ) {
+        let next = exchange(UnsafeMutableBufferPointer(start: base, count: capacity), count)
+        base = next.baseAddress!
+        capacity = next.count
+        count = 0
+        commaBits = 0
+    }
+
     /// Forgets the bytes written (keeping the buffer), to start the next batch of lines.
     mutating func removeAll() {
         count = 0
@@ -131,19 +145,49 @@ struct JSONWriter: ~Copyable {
         count += length
     }
 
-    /// Stores the text in 32-byte slot `slot` of `table` (`lengths[slot]` bytes of it), after
-    /// `separator` when given. The whole slot moves as four words, and the bytes past the text are
-    /// overwritten next: for a member picked from a few, a constant-time copy without a branch per
-    /// choice.
-    mutating func put(slot: Int, of table: StaticString, lengths: [UInt8], after separator: UInt8?) {
-        precondition(table.utf8CodeUnitCount >= 32 * slot + 32 && lengths[slot] <= 32, "slot outside the table")
+    /// Stores the text in 32-byte slot `slot` of `table` (up to 31 bytes, its length in the slot's
+    /// last byte), after `separator` when given. The whole slot moves as four words, and the
+    /// bytes past the text are overwritten next: for a member picked from a few, a copy of
+    /// constant cost without a branch per choice.
+    @inline(__always)
+    mutating func put(slot: Int, of table: StaticString, after separator: UInt8?) {
+        precondition(table.utf8CodeUnitCount >= 32 * slot + 32, "slot outside the table")
         reserve(33)
         if let separator { put(separator) }
         let from = UnsafeRawPointer(table.utf8Start + 32 * slot), to = UnsafeMutableRawPointer(base + count)
-        for offset in stride(from: 0, to: 32, by: 8) {
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
-        }
-        count += Int(lengths[slot])
+        to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 16, as: UInt64.self), toByteOffset: 16, as: UInt64.self)
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 24, as: UInt64.self), toByteOffset: 24, as: UInt64.self)
+        count += Int(from.load(fromByteOffset: 31, as: UInt8.self))
+    }
+
+    /// Calls `body` to write something; returns where its text is in the buffer (valid until
+    /// the bytes are handed over: within a line).
+    @inline(__always)
+    mutating func written(_ body: (inout JSONWriter) -> Void) -> Range<Int> {
+        let start = count
+        body(&self)
+        return start..<count
+    }
+
+    /// Writes again the text at `range`, up to 32 bytes written earlier in the buffer (see
+    /// ``written(_:)``), as four words (the bytes past it are overwritten next).
+    @inline(__always)
+    mutating func repeatText(_ range: Range<Int>) {
+        precondition(range.count <= 32 && range.upperBound <= count, "not a short text written earlier")
+        reserve(32)
+        // All loaded before any store: the words past the text may reach where it goes.
+        let from = UnsafeRawPointer(base + range.lowerBound), to = UnsafeMutableRawPointer(base + count)
+        let words = (
+            from.loadUnaligned(as: UInt64.self), from.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+            from.loadUnaligned(fromByteOffset: 16, as: UInt64.self), from.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+        )
+        to.storeBytes(of: words.0, as: UInt64.self)
+        to.storeBytes(of: words.1, toByteOffset: 8, as: UInt64.self)
+        to.storeBytes(of: words.2, toByteOffset: 16, as: UInt64.self)
+        to.storeBytes(of: words.3, toByteOffset: 24, as: UInt64.self)
+        count += range.count
     }
 
     /// Ends a line of JSON Lines.
@@ -241,58 +285,68 @@ struct JSONWriter: ~Copyable {
     }
 
     /// A timestamp as a JSON number with exactly `digits` fractional digits.
+    ///
+    /// Room for the longest text (a sign, 20 digits of seconds, a point, 9 digits and the words
+    /// stored past the end) is made once; the digits are then stored through a local position,
+    /// counted once at the end (every line of JSON Lines has 10 timestamps or so).
     mutating func append(_ timestamp: Timestamp, digits: Int) {
         let digits = min(max(digits, 0), 9)
         let nanoseconds = timestamp.nanoseconds
-        reserve(1)
-        if nanoseconds < 0 { put(UInt8(ascii: "-")) }
+        reserve(40)
+        var at = count
+        if nanoseconds < 0 {
+            base[at] = UInt8(ascii: "-")
+            at &+= 1
+        }
         let seconds = nanoseconds.magnitude / 1_000_000_000
-        reserve(16)
         if seconds >= 100 && seconds / 100 == recentSeconds.hundreds {
             // The cached digits move as two 8-byte words whatever their number (a copy of their
             // exact length was a call to memmove per timestamp), then the last two are replaced;
             // the bytes past them are overwritten next.
-            let to = UnsafeMutableRawPointer(base + count)
+            let to = UnsafeMutableRawPointer(base + at)
             to.storeBytes(of: recentSeconds.digits.0, as: UInt64.self)
             to.storeBytes(of: recentSeconds.digits.1, toByteOffset: 8, as: UInt64.self)
-            count += recentSeconds.count - 2
-            putPair(seconds % 100)
+            at &+= recentSeconds.count &- 2
+            UnsafeMutableRawPointer(base + at).storeBytes(of: Self.pair(seconds % 100), as: UInt16.self)
+            at &+= 2
         } else {
-            let start = count
+            count = at
             appendUnsigned(seconds)
-            if seconds >= 100 && count - start <= 16 {
-                reserve(16 - (count - start))
-                recentSeconds = SecondsText(seconds, digits: UnsafeRawPointer(base + start), count: count - start)
+            if seconds >= 100 && count - at <= 16 {
+                recentSeconds = SecondsText(seconds, digits: UnsafeRawPointer(base + at), count: count - at)
             }
+            at = count
         }
-        appendFraction(nanoseconds, digits: digits)
+        if digits > 0 {
+            base[at] = UInt8(ascii: ".")
+            at &+= 1
+            let fraction = nanoseconds.magnitude % 1_000_000_000
+            if digits == 9 {
+                base[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction / 100_000_000)
+                Self.storeEightDigits(fraction % 100_000_000, at: base + at + 1)
+            } else {
+                // The first eight digits, of which the first `digits` are kept (the others are
+                // overwritten next).
+                Self.storeEightDigits(fraction / 10, at: base + at)
+            }
+            at &+= digits
+        }
+        count = at
     }
 
-    /// `.` and the first `digits` (up to 9) digits of the fraction of a second of `nanoseconds`;
-    /// nothing for 0 digits.
+    /// The two ASCII digits of `value` (below 100), first digit in the low byte.
     @inline(__always)
-    private mutating func appendFraction(_ nanoseconds: Int64, digits: Int) {
-        guard digits > 0 else { return }
-        reserve(digits + 1)
-        put(UInt8(ascii: "."))
-        var fraction = nanoseconds.magnitude % 1_000_000_000
-        guard digits < 9 else {
-            // Nanoseconds: the first digit, then eight at once.
-            put(UInt8(ascii: "0") + UInt8(fraction / 100_000_000))
-            putEightDigits(fraction % 100_000_000)
-            return
-        }
-        for _ in digits..<9 { fraction /= 10 }
-        putDigits(fraction, count: digits)
+    private static func pair(_ value: UInt64) -> UInt16 {
+        UnsafeRawPointer(digitPairs.utf8Start).loadUnaligned(fromByteOffset: Int(value) * 2, as: UInt16.self)
     }
 
-    /// Stores `value` (below 10^8) as exactly 8 decimal digits; room for them must have been
-    /// reserved. The digits are found in the lanes of one 64-bit word (4-digit halves in 32-bit
+    /// Stores `value` (below 10^8) as exactly 8 decimal digits at `to` (8 bytes there must be
+    /// writable). The digits are found in the lanes of one 64-bit word (4-digit halves in 32-bit
     /// lanes, then pairs in 16-bit lanes, then digits in bytes), with multiplications by
-    /// reciprocals instead of divisions, and stored at once: the fractions of nanosecond
-    /// timestamps are most of the digits of a JSON Lines report.
+    /// reciprocals instead of divisions, and stored at once: the fractions of timestamps are most
+    /// of the digits of a JSON Lines report.
     @inline(__always)
-    private mutating func putEightDigits(_ value: UInt64) {
+    private static func storeEightDigits(_ value: UInt64, at to: UnsafeMutablePointer<UInt8>) {
         // Lanes hold the first four digits in the low half, the last four in the high half
         // (the word is stored little-endian: low bytes first).
         let halves = (value / 10_000) | ((value % 10_000) << 32)
@@ -302,8 +356,7 @@ struct JSONWriter: ~Copyable {
         // x / 10 per 16-bit lane is (x * 103) >> 10 for x < 179.
         let tens = ((pairs &* 103) >> 10) & 0x000F_000F_000F_000F
         let digits = tens | ((pairs &- tens &* 10) << 8)
-        UnsafeMutableRawPointer(base + count).storeBytes(of: (digits | 0x3030_3030_3030_3030).littleEndian, as: UInt64.self)
-        count += 8
+        UnsafeMutableRawPointer(to).storeBytes(of: (digits | 0x3030_3030_3030_3030).littleEndian, as: UInt64.self)
     }
 
     /// `"127.0.0.1:45170"` or `"[::1]:8080"`.
@@ -348,15 +401,6 @@ struct JSONWriter: ~Copyable {
         0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849\
         5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899
         """
-
-    /// Stores `value` (below 100) as two digits; room for them must have been reserved.
-    @inline(__always)
-    private mutating func putPair(_ value: UInt64) {
-        let pairs = UnsafeRawPointer(Self.digitPairs.utf8Start)
-        UnsafeMutableRawPointer(base + count).storeBytes(
-            of: pairs.loadUnaligned(fromByteOffset: Int(value) * 2, as: UInt16.self), as: UInt16.self)
-        count += 2
-    }
 
     /// Stores the last `digits` decimal digits of `value`, zero-padded on the left; room for them
     /// must have been reserved. Two digits at a time: half the divisions.

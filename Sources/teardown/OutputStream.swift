@@ -21,7 +21,7 @@ final class BackgroundJSONLines: Sendable {
     init(output: BackgroundOutput, file: String?, amendment: Amendments, depth: Int = 8) {
         // Without room at first: the analysis makes it.
         worker = CirculatingWorker(items: Array(repeating: FinishedBatch(), count: depth)) { forEach in
-            let stream = JSONLinesStream(flushSize: Self.flushSize, sink: output.write)
+            let stream = JSONLinesStream(flushSize: Self.flushSize, exchange: output.exchange)
             var completer = BatchCompleter()
             forEach { batch in
                 let digits = batch.timestampDigits
