@@ -195,6 +195,11 @@ public struct AnalysisOptions {
     /// reports that do not print them save the work). Not with ``ResultDelivery/countOnly``, which
     /// builds no result.
     public var tracksZeek = true
+    /// Whether to infer each side's TCP states (``Connection/states``, contract 2.6; on by
+    /// default): reports that do not print them (Zeek's log) save the work, and their
+    /// connections' states are then empty. Not with ``ResultDelivery/countOnly``, which builds no
+    /// result.
+    public var infersStates = true
     /// Whose segments to record (``CaptureAnalysis/segments``); none by default.
     public var recording: SegmentRecording?
     /// Called every 512 KiB of input with the bytes read so far and the packets read.
@@ -286,7 +291,7 @@ public enum CaptureAnalyzer {
                 keep = { selection.ids.contains($0) }
             }
             var observer = SegmentRecorder(
-                base: ResultObserver(tracksZeek: options.tracksZeek, onConnection: nil), wanted: wanted, keep: keep)
+                base: ResultObserver(tracksZeek: options.tracksZeek, infersStates: options.infersStates, onConnection: nil), wanted: wanted, keep: keep)
             var analysis = run(input, nextWindow, nextPiece, observer: &observer, selection: selection)
             observer.base.tally.store(in: &analysis)
             analysis.connections = observer.base.collected.sorted { $0.id < $1.id }
@@ -297,7 +302,7 @@ public enum CaptureAnalyzer {
         case .collect, .stream:
             var onConnection: ((Connection, Int) -> Void)?
             if case .stream(let body) = options.delivery { onConnection = body }
-            var observer = ResultObserver(tracksZeek: options.tracksZeek, onConnection: onConnection)
+            var observer = ResultObserver(tracksZeek: options.tracksZeek, infersStates: options.infersStates, onConnection: onConnection)
             var analysis = run(input, nextWindow, nextPiece, observer: &observer, selection: Selection())
             observer.tally.store(in: &analysis)
             if onConnection == nil { analysis.connections = observer.collected.sorted { $0.id < $1.id } }

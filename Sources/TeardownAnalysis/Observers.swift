@@ -133,6 +133,7 @@ extension ZeekInput {
 /// counts it, and keeps it or hands it to a callback.
 struct ResultObserver: ConnectionObserver {
     var zeek: ZeekEmulation?
+    let infersStates: Bool
     /// Called with each connection as it finishes (and the capture's timestamp digits); when
     /// `nil`, they are kept in `collected`.
     let onConnection: ((Connection, Int) -> Void)?
@@ -140,8 +141,9 @@ struct ResultObserver: ConnectionObserver {
     var tally = VerdictTally()
     private var timestampDigits = 6
 
-    init(tracksZeek: Bool, onConnection: ((Connection, Int) -> Void)?) {
+    init(tracksZeek: Bool, infersStates: Bool = true, onConnection: ((Connection, Int) -> Void)?) {
         zeek = tracksZeek ? ZeekEmulation() : nil
+        self.infersStates = infersStates
         self.onConnection = onConnection
     }
 
@@ -155,7 +157,7 @@ struct ResultObserver: ConnectionObserver {
     mutating func roundEnded(slotCapacity: Int) { zeek?.reserve(slotCapacity) }
 
     mutating func finished(_ connection: borrowing ConnectionState, at slot: Int) {
-        var result = TeardownClassifier.classify(connection)
+        var result = TeardownClassifier.classify(connection, infersStates: infersStates)
         if zeek != nil { result.zeekRecords = zeek!.finish(connection, at: slot) }
         tally.count(result.verdict, lost: result.totalLostBytes)
         if let onConnection { onConnection(result, timestampDigits) } else { collected.append(result) }

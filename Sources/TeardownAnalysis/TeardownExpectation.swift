@@ -31,6 +31,10 @@ public struct TeardownExpectation: Sendable, Hashable {
     /// Each side's state when the capture ended must not be one of these ("the server must not be
     /// left in CLOSE_WAIT").
     public var forbiddenFinalStates = PerSide<Set<TCPState>>(client: [], server: [])
+    /// Whether any of it is about states: without, a connection's states need not be inferred.
+    public var judgesStates: Bool {
+        Side.allCases.contains { !finalStates[$0].isEmpty || !forbiddenFinalStates[$0].isEmpty }
+    }
     /// Exactly this many connections must be selected.
     public var exactCount: Int?
     /// At least this many connections must be selected.

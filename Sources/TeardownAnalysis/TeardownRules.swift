@@ -429,22 +429,23 @@ enum TeardownClassifier {
             resetAcknowledged: resetAcknowledged, bytesAfterFirstFin: afterFirstFin, lostBytes: lost, gaps: gaps)
     }
 
-    /// The whole result of `state` (contract 4.1), Zeek's rows left to the caller.
-    static func classify(_ state: borrowing ConnectionState) -> Connection {
+    /// The whole result of `state` (contract 4.1), Zeek's rows left to the caller; its states
+    /// (2.6) only when `infersStates`.
+    static func classify(_ state: borrowing ConnectionState, infersStates: Bool = true) -> Connection {
         let outcome = outcome(state)
         return state.facts.clientIsA
             ? connection(
                 state.id, state.facts, outcome, client: state.a, server: state.b, addresses: (state.key.a, state.key.b),
-                firstSeen: state.firstSeen, lastSeen: state.lastSeen)
+                firstSeen: state.firstSeen, lastSeen: state.lastSeen, infersStates: infersStates)
             : connection(
                 state.id, state.facts, outcome, client: state.b, server: state.a, addresses: (state.key.b, state.key.a),
-                firstSeen: state.firstSeen, lastSeen: state.lastSeen)
+                firstSeen: state.firstSeen, lastSeen: state.lastSeen, infersStates: infersStates)
     }
 
     private static func connection(
         _ id: Int, _ facts: ConnectionState.Facts, _ outcome: Outcome, client: borrowing EndpointState,
         server: borrowing EndpointState, addresses: (client: SocketAddress, server: SocketAddress),
-        firstSeen: Timestamp, lastSeen: Timestamp
+        firstSeen: Timestamp, lastSeen: Timestamp, infersStates: Bool
     ) -> Connection {
         let verdict = outcome.verdict, resetBy = outcome.resetBy
         var notes = facts.notes
@@ -475,8 +476,10 @@ enum TeardownClassifier {
         result.notCaptured = NotCaptured(outcome.gaps)
         result.finTimes = PerSide(
             client: client.sentFIN ? client.finTime : nil, server: server.sentFIN ? server.finTime : nil)
-        result.states = StateInference.states(
-            client: client, server: server, facts: facts, outcome: outcome, firstSeen: firstSeen)
+        if infersStates {
+            result.states = StateInference.states(
+                client: client, server: server, facts: facts, outcome: outcome, firstSeen: firstSeen)
+        }
         result.cause = WireCause.cause(of: result, resetAcknowledged: outcome.resetAcknowledged)
         return result
     }

@@ -139,7 +139,8 @@ extension CaptureAnalysis {
 ///   order; one analysis then covers them all.
 func analyzeFiles(
     _ files: [String], filter: PacketFilter? = nil, selector: PacketFilter? = nil,
-    limits: TrackingLimits = TrackingLimits(), mode: StreamMode = .collect, continuous: Bool = false
+    limits: TrackingLimits = TrackingLimits(), mode: StreamMode = .collect, continuous: Bool = false,
+    infersStates: Bool = true
 ) -> ([CaptureAnalysis], ExitCode) {
     HeapTuning.fixLargeBlockThreshold()
     // One job per file, or one for all of them read as pieces of one capture.
@@ -171,6 +172,7 @@ func analyzeFiles(
             do {
                 var options = AnalysisOptions(filter: filter, selector: selector)
                 options.limits = limits
+                options.infersStates = infersStates
                 // The kernel's account, when the file keeps one (a pcapng of `teardown capture`),
                 // and the pieces of a continuous capture.
                 let kernel = KernelAmendment()
@@ -197,6 +199,8 @@ func analyzeFiles(
                 case .report(let report):
                     // The table prints no Zeek fields: their emulation is not run for it.
                     options.tracksZeek = !(report is TextTableStream)
+                    // Zeek's log prints no states (2.6): they are not inferred for it.
+                    options.infersStates = !(report is ZeekLogStream)
                     options.delivery = .stream { connection, digits in
                         var connection = connection
                         amendment.apply(to: &connection)

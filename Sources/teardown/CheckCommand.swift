@@ -243,7 +243,10 @@ struct Check: ParsableCommand {
             commandStatus = status
             if let signal = TerminationSignals.received { exitCode = ExitCode(TerminationSignals.exitCode(for: signal)) }
         } else {
-            (analyses, exitCode) = analyzeFiles(files, filter: packetFilter, selector: selector, continuous: continuous)
+            // States are inferred only for an expectation that judges them: the report prints none.
+            (analyses, exitCode) = analyzeFiles(
+                files, filter: packetFilter, selector: selector, continuous: continuous,
+                infersStates: expectation.judgesStates)
         }
         // A live capture is not kept: no `teardown explain` command to give for it.
         let outcome = CheckReport(
@@ -294,7 +297,9 @@ struct Check: ParsableCommand {
         } catch {
             throw fail(error)
         }
-        var analysis = try CaptureAnalyzer.analyze(fileAt: path, options: AnalysisOptions(selector: selector))
+        var options = AnalysisOptions(selector: selector)
+        options.infersStates = expectation.judgesStates
+        var analysis = try CaptureAnalyzer.analyze(fileAt: path, options: options)
         kernel?.finish(into: &analysis, loopback: interface == "lo")
         analysis.file = "live capture on \(interface)"
         analysis.droppedPackets = statistics.dropped

@@ -49,6 +49,27 @@ struct CorpusTests {
         }
     }
 
+    @Test("without state inference (Zeek's log prints none) every result is the same but for empty states")
+    func withoutStates() throws {
+        var inferredSomewhere = false
+        for name in Fixtures.files(in: Fixtures.corpus + "/traces") {
+            let path = Fixtures.corpus + "/traces/" + name
+            let full = try CaptureAnalyzer.analyze(fileAt: path)
+            var options = AnalysisOptions()
+            options.infersStates = false
+            let bare = try CaptureAnalyzer.analyze(fileAt: path, options: options)
+            #expect(bare.connections.count == full.connections.count, "\(name)")
+            for (inferred, skipped) in zip(full.connections, bare.connections) {
+                #expect(skipped.states.client.isEmpty && skipped.states.server.isEmpty, "\(name) #\(skipped.id)")
+                if !inferred.states.client.isEmpty { inferredSomewhere = true }
+                var restored = skipped
+                restored.states = inferred.states
+                #expect(restored == inferred, "\(name) #\(skipped.id)")
+            }
+        }
+        #expect(inferredSomewhere, "the corpus gives states where they are inferred")
+    }
+
     @Test("results completed from finished batches (Zeek's view replayed elsewhere) equal the ones built inline")
     func finishedBatches() throws {
         for name in Fixtures.files(in: Fixtures.corpus + "/traces") {

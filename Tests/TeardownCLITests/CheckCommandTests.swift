@@ -65,6 +65,11 @@ struct CheckCommandTests {
             (["--reset-by", "server"], 1),
             (["--expect", "abortive:completed"], 1),
             (["--expect", "abortive:not-completed"], 0),
+            // The client's close() met the server's reply: both sides end CLOSED (2.6).
+            (["--final-state", "client=CLOSED"], 0),
+            (["--final-state", "server=TIME_WAIT,CLOSE_WAIT"], 1),
+            (["--forbid-final-state", "server=CLOSE_WAIT"], 0),
+            (["--forbid-final-state", "client=CLOSED"], 1),
         ]
 
     @Test("--expect takes kinds qualified by completion: half-closed:completed, half-closed:not-completed")
