@@ -6,7 +6,7 @@
 Builds teardown in release mode (with the Swift runtime linked in, as the README builds it),
 generates deterministic synthetic captures (teardown-synth, seed 1 and 2) into a temporary
 directory, and measures, alternating the tools run by run (this machine is shared and noisy;
-compare within one run):
+compare within one run; each measured command starts after `sync`, untimed):
   - teardown analyze --format jsonl (streamed) and --format summary: wall time, CPU time, peak RSS,
     and teardown's verdicts checked against the generator's ground truth (bench/verify.py);
   - the C yardstick track_mmap from ../shared/bench, when that directory exists;
@@ -38,6 +38,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run(command, stdout=subprocess.DEVNULL):
     """Runs command; returns (wall seconds, cpu seconds, peak RSS in MB, exit status)."""
+    # What earlier runs left dirty in the page cache (a jsonl run writes hundreds of MB) is
+    # written out first, untimed: otherwise the kernel writes it back during this run, on the
+    # same cores, and each run pays for the one before.
+    os.sync()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     # Each measured command runs in a fresh child of a fresh process, so ru_maxrss is its own.
