@@ -92,7 +92,8 @@ struct Analyze: ParsableCommand {
         case .text, .json, .zeek: mode = .report(Reports.stream(for: report, files: continuous ? 1 : files.count))
         }
         let (analyses, exitCode) = analyzeFiles(
-            files, filter: packetFilter, limits: limits, mode: mode, continuous: continuous)
+            files, filter: packetFilter, limits: limits, mode: mode, continuous: continuous,
+            infersStates: report.format.printsStates)
         if report.format == .summary {
             let opened = analyses.filter(\.wasOpened)
             var lines = opened.map { TextReport.summary($0, named: analyses.count > 1) }
@@ -199,8 +200,6 @@ func analyzeFiles(
                 case .report(let report):
                     // The table prints no Zeek fields: their emulation is not run for it.
                     options.tracksZeek = !(report is TextTableStream)
-                    // Zeek's log prints no states (2.6): they are not inferred for it.
-                    options.infersStates = !(report is ZeekLogStream)
                     options.delivery = .stream { connection, digits in
                         var connection = connection
                         amendment.apply(to: &connection)

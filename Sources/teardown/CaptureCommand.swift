@@ -158,7 +158,9 @@ struct Capture: ParsableCommand {
         if !quiet || writesPcapng {
             var analysis: CaptureAnalysis
             do {
-                analysis = try CaptureAnalyzer.analyze(fileAt: path)
+                var options = AnalysisOptions()
+                options.infersStates = report.format.printsStates
+                analysis = try CaptureAnalyzer.analyze(fileAt: path, options: options)
             } catch {
                 Console.error("\(path): \(error)")
                 throw ExitCode.cannotOpen

@@ -11,6 +11,10 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case summary
     /// A Zeek conn.log (TSV) with our verdict as an extra column.
     case zeek
+
+    /// Whether the report prints each side's states (contract 2.6): where it does not, they are
+    /// not inferred (``AnalysisOptions/infersStates``).
+    var printsStates: Bool { self != .summary && self != .zeek }
 }
 
 /// When to colour the text report.
