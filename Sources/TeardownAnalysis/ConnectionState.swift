@@ -63,7 +63,7 @@ struct ConnectionState: Sendable {
 
 /// A small set of ``Note`` values in one word.
 struct NoteSet: Sendable, Hashable {
-    /// 16 bits (for 12 notes) keep the connection state within 5 cache lines.
+    /// 16 bits keep the connection state within 6 cache lines.
     private var bits: UInt16 = 0
 
     mutating func insert(_ note: Note) { bits |= note.bit }

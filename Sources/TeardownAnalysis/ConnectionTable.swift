@@ -283,7 +283,7 @@ struct ConnectionTable: ~Copyable, Sendable {
     ) -> Int {
         let id = nextID
         nextID += 1
-        // Built straight into its place: a 320-byte state assembled elsewhere and then copied in
+        // Built straight into its place: a 376-byte state assembled elsewhere and then copied in
         // cost several copies per new connection.
         let index: Int
         if let reusable = free.popLast() {

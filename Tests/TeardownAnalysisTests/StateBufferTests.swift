@@ -4,7 +4,8 @@ import TeardownTestSupport
 import TeardownWire
 
 /// The buffer that holds the connection table's states keeps them intact as it grows; and (with
-/// `TEARDOWN_PERF_TESTS=1`) the layout the table's speed was tuned for: a state is 5 cache lines
+/// `TEARDOWN_PERF_TESTS=1`) the layout the table's speed was tuned for: a state is 6 cache lines (5 until the states,
+/// causes and gaps of issues 20 and 23 took it from 320 to 376 bytes)
 /// and starts on one. The layout is a private detail of the table's storage, not part of the
 /// contract, so it is checked only when measuring speed.
 @Suite("State buffer")
@@ -19,10 +20,10 @@ struct StateBufferTests {
     }
 
     @Test(
-        "a connection state takes 5 cache lines, and every state starts on one",
+        "a connection state takes 6 cache lines, and every state starts on one",
         .enabled(if: Environment.performanceTests, "set TEARDOWN_PERF_TESTS=1 to check the table's tuned layout"))
     func layout() {
-        #expect(StateBuffer.stride == 320)
+        #expect(StateBuffer.stride == 384)
         #expect(Note.allCases.count <= 16, "NoteSet holds 16 bits")
         for capacity in [1, 100, 20_000] {
             var buffer = StateBuffer(capacity: capacity)
