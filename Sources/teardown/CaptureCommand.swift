@@ -56,6 +56,22 @@ struct Capture: ParsableCommand {
     /// libpcap's largest snapshot length: whole packets.
     static let wholePacket: Int32 = 262_144
 
+    @Option(name: [.customShort("B"), .customLong("buffer-size")], help: ArgumentHelp("The kernel's capture buffer in KiB, as tcpdump -B. Default: 131072 (128 MiB) when whole packets are kept, else 4096.", valueName: "KiB"))
+    var bufferSize: Int?
+
+    /// The kernel ring's size in bytes. In immediate mode every packet takes a slot sized for the
+    /// largest packet kept (on lo, whose MTU is 64 KiB, 128 KiB with whole packets): 4 MiB then
+    /// holds 32 packets, and a 30 000-connection loopback load lost a quarter of its packets with
+    /// it; 64 MiB lost none on an idle machine but 1 % with both cores busy, 128 MiB none
+    /// (bench/RESULTS.md). With 256-byte snapshots 4 MiB holds thousands, and lost none.
+    var bufferBytes: Int32 {
+        if let bufferSize { return Int32(bufferSize * 1024) }
+        return snapshotLength == Self.wholePacket ? 128 << 20 : 4 << 20
+    }
+
+    /// The largest --buffer-size: libpcap takes the size in bytes as a 32-bit integer.
+    static let largestBufferKiB = Int(Int32.max) / 1024
+
     @Option(help: ArgumentHelp("Stop after this many seconds.", valueName: "seconds"))
     var duration: Double?
 
@@ -81,6 +97,9 @@ struct Capture: ParsableCommand {
         if let snaplen, snaplen != 0 && (snaplen < 64 || snaplen > Self.wholePacket) {
             throw ValidationError("--snaplen must be 0 (whole packets) or between 64 and 262144.")
         }
+        if let bufferSize, bufferSize < 64 || bufferSize > Self.largestBufferKiB {
+            throw ValidationError("--buffer-size must be between 64 and \(Self.largestBufferKiB) KiB.")
+        }
         if !command.isEmpty && (duration != nil || count != nil) {
             throw ValidationError("With a command, capture lasts as long as the command: drop --duration/--count.")
         }
@@ -100,6 +119,7 @@ struct Capture: ParsableCommand {
         configuration.filter = filter.isEmpty ? nil : filter
         configuration.snapshotLength = snapshotLength
         configuration.linkType = linkType?.value
+        configuration.bufferSize = bufferBytes
         let capture: LiveCapture
         do {
             // --count and --duration together: whichever comes first ends the capture.
@@ -153,7 +173,7 @@ struct Capture: ParsableCommand {
         Console.error(line)
         if statistics.dropped > 0 {
             let note = interface == "lo" ? " (on lo libpcap's counters see every packet twice)" : ""
-            Console.error("warning: the kernel dropped packets: ps_drop = \(statistics.dropped)\(note); the capture is incomplete")
+            Console.error("warning: the kernel dropped packets: ps_drop = \(statistics.dropped)\(note); the capture is incomplete; keep fewer bytes per packet (--snaplen 256) or give the kernel more room (--buffer-size, in KiB; now \(bufferBytes / 1024))")
         }
         if !quiet || writesPcapng {
             var analysis: CaptureAnalysis

@@ -31,15 +31,17 @@ struct HabitsTests {
         #expect(capture.stderr.contains("teardown capture -f 'port 8000' -i lo"))
     }
 
-    @Test("--snaplen 0 means whole packets, and --duration and --count combine: both pass validation")
+    @Test("--snaplen 0 means whole packets, -B sizes the buffer in KiB, and --duration and --count combine: all pass validation")
     func captureOptions() {
-        for arguments in [["--snaplen", "0"], ["--duration", "1", "--count", "5"]] {
+        for arguments in [["--snaplen", "0"], ["-B", "65536"], ["--duration", "1", "--count", "5"]] {
             let result = Command.run([Command.teardown, "capture", "-i", "no-such-interface0"] + arguments)
             // Past validation, the capture itself stops at the interface (or at the permission).
             #expect(result.stderr.contains("no-such-interface0") || result.status == 77, "\(arguments): \(result.stderr)")
             #expect(!result.stderr.contains("--snaplen must") && !result.stderr.contains("not both"))
         }
         #expect(Command.teardown("capture", "--snaplen", "10").status == 64)
+        let tiny = Command.teardown("capture", "--buffer-size", "10")
+        #expect(tiny.status == 64 && tiny.stderr.contains("--buffer-size must be between 64 and"))
     }
 
     @Test("--filter drops packets in every command, --where chooses connections")
