@@ -56,17 +56,18 @@ struct Capture: ParsableCommand {
     /// libpcap's largest snapshot length: whole packets.
     static let wholePacket: Int32 = 262_144
 
-    @Option(name: [.customShort("B"), .customLong("buffer-size")], help: ArgumentHelp("The kernel's capture buffer in KiB, as tcpdump -B. Default: 131072 (128 MiB) when whole packets are kept, else 4096.", valueName: "KiB"))
+    @Option(name: [.customShort("B"), .customLong("buffer-size")], help: ArgumentHelp("The kernel's capture buffer in KiB, as tcpdump -B. Default: 65536 (64 MiB) when whole packets are kept, else 4096.", valueName: "KiB"))
     var bufferSize: Int?
 
     /// The kernel ring's size in bytes. In immediate mode every packet takes a slot sized for the
-    /// largest packet kept (on lo, whose MTU is 64 KiB, 128 KiB with whole packets): 4 MiB then
-    /// holds 32 packets, and a 30 000-connection loopback load lost a quarter of its packets with
-    /// it; 64 MiB lost none on an idle machine but 1 % with both cores busy, 128 MiB none
+    /// largest packet kept (on lo, whose MTU is 64 KiB, a 128 KiB block per slot with whole
+    /// packets, so the ring takes twice the size asked): 4 MiB then holds a few dozen packets,
+    /// and a 30 000-connection loopback load lost a quarter of its packets with it; 64 MiB lost
+    /// none, also with both cores busy once the capture thread runs at a raised priority
     /// (bench/RESULTS.md). With 256-byte snapshots 4 MiB holds thousands, and lost none.
     var bufferBytes: Int32 {
         if let bufferSize { return Int32(bufferSize * 1024) }
-        return snapshotLength == Self.wholePacket ? 128 << 20 : 4 << 20
+        return snapshotLength == Self.wholePacket ? 64 << 20 : 4 << 20
     }
 
     /// The largest --buffer-size: libpcap takes the size in bytes as a 32-bit integer.
