@@ -3,13 +3,15 @@
 127.0.0.1, as fast as one client can make them. The client sends 2 bytes, the
 server answers 3 and closes first.
 
-    sudo .build/release/teardown capture --format summary -w /tmp/load.pcapng \
+    sudo .build/release/teardown capture --format summary --snaplen 256 -w /tmp/load.pcapng \
         -- python3 bench/loopback-load.py 30000
     sudo .build/release/teardown capture --format summary --no-kernel-events \
         -- python3 bench/loopback-load.py 30000
 
-teardown says on standard error how many events the kernel's buffers lost, if
-any; then `teardown analyze --format json /tmp/load.pcapng` shows each
+Headers suffice for the account; whole packets (the default with -w) at this
+rate need a larger capture buffer (-B 131072: bench/RESULTS.md, "Whole packets
+under a loopback load"). teardown says on standard error how many events the
+kernel's buffers lost, if any; then `teardown analyze --format json /tmp/load.pcapng` shows each
 connection's states from the kernel. Results: bench/RESULTS.md, "The kernel's
 account under a loopback load".
 """
