@@ -4,9 +4,9 @@ import TeardownTestSupport
 import TeardownWire
 
 /// The buffer that holds the connection table's states keeps them intact as it grows; and (with
-/// `TEARDOWN_PERF_TESTS=1`) the layout the table's speed was tuned for: a state is 6 cache lines (5 until the states,
-/// causes and gaps of issues 20 and 23 took it from 320 to 376 bytes)
-/// and starts on one. The layout is a private detail of the table's storage, not part of the
+/// `TEARDOWN_PERF_TESTS=1`) the layout the table's speed was tuned for: a state is 6 cache lines
+/// (5 until the states, causes and gaps of issues 20 and 23 took it from 320 to 376 bytes) and
+/// starts on one. The layout is a private detail of the table's storage, not part of the
 /// contract, so it is checked only when measuring speed.
 @Suite("State buffer")
 struct StateBufferTests {
