@@ -174,13 +174,10 @@ struct Capture: ParsableCommand {
         Console.error(line)
         if statistics.dropped > 0 {
             let note = interface == "lo" ? " (on lo libpcap's counters see every packet twice)" : ""
-            let warning =
-                "teardown: warning: the kernel dropped packets: ps_drop = \(statistics.dropped)\(note); the capture is "
-                + "incomplete; keep fewer bytes per packet (--snaplen 256) or give the kernel more room "
-                + "(--buffer-size, in KiB; now \(bufferBytes / 1024))"
-            for line in TextWrap.lines(warning, width: TerminalWidth.columns, indent: 2) {
-                Console.writeAll(line + "\n", to: STDERR_FILENO)
-            }
+            Console.error(
+                "warning: the kernel dropped packets: ps_drop = \(statistics.dropped)\(note); the capture is "
+                    + "incomplete; keep fewer bytes per packet (--snaplen 256) or give the kernel more room "
+                    + "(--buffer-size, in KiB; now \(bufferBytes / 1024))")
         }
         if !quiet || writesPcapng {
             var analysis: CaptureAnalysis

@@ -4,12 +4,24 @@ import Glibc
 import Darwin
 #endif
 import TeardownIO
+import TeardownReport
 
 /// Standard output and error, and what kind of terminal they are.
 enum Console {
-    /// Writes `text` to standard error, prefixed with `teardown: `.
+    /// Writes `text` to standard error, prefixed with `teardown: `; on a terminal, each of its
+    /// lines wrapped to the terminal's width (``TerminalWidth/standardErrorColumns``; later parts
+    /// indented by two spaces). Into a file or a pipe each line stays whole.
     static func error(_ text: String) {
-        writeAll("teardown: \(text)\n", to: STDERR_FILENO)
+        let message = "teardown: \(text)"
+        guard let width = TerminalWidth.standardErrorColumns else { return writeAll(message + "\n", to: STDERR_FILENO) }
+        writeAll(wrapped(message, width: width), to: STDERR_FILENO)
+    }
+
+    /// `text`'s lines wrapped to `width` columns, each ending in a newline.
+    static func wrapped(_ text: String, width: Int) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line in
+            line.count <= width ? [String(line)] : TextWrap.lines(String(line), width: width, indent: 2)
+        }.map { $0 + "\n" }.joined()
     }
 
     /// Writes `text` to standard output as is, checked (``StandardOutput``), and at once.

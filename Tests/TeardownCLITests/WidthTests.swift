@@ -53,6 +53,29 @@ struct WidthTests {
         }
     }
 
+    @Test("messages on a terminal are wrapped to its width, words in order; into a pipe each stays one line")
+    func errors() throws {
+        let arguments = [Command.teardown, "analyze", "--filter", "tcp port", "/nonexistent/capture.pcap"]
+        let expected = "teardown: --filter: invalid filter expression 'tcp port'"
+        // Piped: one line, whole for grep.
+        let piped = Command.run(arguments, environment: ["COLUMNS": "40"])
+        #expect(piped.status == 64)
+        #expect(piped.stderr.hasPrefix(expected) && piped.stderr.split(separator: "\n").count == 1, "\(piped.stderr)")
+        // On a terminal (util-linux `script` runs the command on a pseudo-terminal).
+        let script = "/usr/bin/script"
+        try #require(FileManager.default.isExecutableFile(atPath: script), "util-linux's script is needed")
+        let shown = Command.run(
+            [script, "-qec", arguments.map { "'\($0.replacingOccurrences(of: "'", with: "'\\''"))'" }.joined(separator: " "), "/dev/null"],
+            environment: ["COLUMNS": "40"])
+        // The terminal ends lines with CR LF.
+        let lines = shown.stdout.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n").map(String.init)
+        #expect(lines.count > 1, "a message longer than 40 columns is wrapped: \(lines)")
+        #expect(Self.tooWide(lines.joined(separator: "\n"), 40).isEmpty, "\(lines)")
+        #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("  ") }, "later parts are indented: \(lines)")
+        let joined = lines.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        #expect(joined.hasPrefix(expected), "\(joined)")
+    }
+
     @Test("run's report fits 80 columns", .enabled(if: getuid() == 0, "running scenarios needs root"))
     func run() {
         let result = Command.run([Command.teardown, "run", "close", "half-close", "--explain"], environment: ["COLUMNS": "80"])
