@@ -19,9 +19,8 @@ enum Console {
 
     /// `text`'s lines wrapped to `width` columns, each ending in a newline.
     static func wrapped(_ text: String, width: Int) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line in
-            line.count <= width ? [String(line)] : TextWrap.lines(String(line), width: width, indent: 2)
-        }.map { $0 + "\n" }.joined()
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .flatMap { TextWrap.lines(String($0), width: width, indent: 2) }.map { $0 + "\n" }.joined()
     }
 
     /// Writes `text` to standard output as is, checked (``StandardOutput``), and at once.
