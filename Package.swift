@@ -30,7 +30,7 @@ let package = Package(
         /// zlib and libzstd: compressed captures (`.gz`, `.zst`) read as they are, streamed.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
-        /// Header-only: the CPU's prefetch hint, for the table and the reader.
+        /// Header-only: the CPU's prefetch and spin-wait hints, for the table, the reader and the hand-off between threads.
         .target(name: "CPrefetch"),
         /// What Swift's Glibc module does not show: CPU affinity, malloc's threshold, `environ`.
         .target(name: "CSystemShims"),

@@ -11,8 +11,14 @@ compare within one run; each measured command starts after `sync`, untimed):
     and teardown's verdicts checked against the generator's ground truth (bench/verify.py);
   - the C yardstick track_mmap from ../shared/bench, when that directory exists;
   - tshark -q -z conv,tcp and tcptrace -n, where installed (skipped with --no-slow: minutes, GBs);
-  - two files analysed at once against one, in pairs run back to back (the median of the pairs'
-    ratios: the VM's speed drifts between pairs, much less within one).
+  - two files analysed at once against one file on one thread (--jobs 1, as each of the two gets),
+    in pairs run back to back (the median of the pairs' ratios: the VM's speed drifts between
+    pairs, much less within one);
+  - the largest capture cut into 10 pieces (editcap, package tshark), read with --continuous and
+    counted (--format summary) with --jobs 1 and with all cores, in pairs: the speed-up, and that
+    every output is identical and equal to the whole file's (issue 23), with the share of the CPUs'
+    time the hypervisor took from this VM during each pair (/proc/stat's steal): a run that loses
+    its second vCPU to another guest cannot be faster on two.
 With --baseline, an older build of teardown is measured too, alternating with this one run by run,
 and the two are compared (a change that must not cost speed or memory).
 Peak RSS is reported per tool as the median of the runs with their range. The same capture's peak
@@ -36,13 +42,30 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def stolen_seconds():
+    """CPU seconds the hypervisor gave to others while this VM's vCPUs wanted them (the `steal`
+    column of /proc/stat, all CPUs), 0 where the kernel does not count it."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+# The share of the CPUs' time the hypervisor took during the last run() (steal ÷ (CPUs × wall)).
+last_steal = 0.0
+
+
 def run(command, stdout=subprocess.DEVNULL):
-    """Runs command; returns (wall seconds, cpu seconds, peak RSS in MB, exit status)."""
+    """Runs command; returns (wall seconds, cpu seconds, peak RSS in MB, exit status), and leaves in
+    last_steal the share of the CPUs' time the hypervisor took meanwhile."""
+    global last_steal
     # What earlier runs left dirty in the page cache (a jsonl run writes hundreds of MB) is
     # written out first, untimed: otherwise the kernel writes it back during this run, on the
     # same cores, and each run pays for the one before.
     os.sync()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stolen = stolen_seconds()
     start = time.monotonic()
     # Each measured command runs in a fresh child of a fresh process, so ru_maxrss is its own.
     wrapper = [sys.executable, "-c",
@@ -52,6 +75,7 @@ def run(command, stdout=subprocess.DEVNULL):
                "sys.stderr.write('RUSAGE %d %f\\n'%(u.ru_maxrss,u.ru_utime+u.ru_stime));sys.exit(r.returncode)"] + command
     result = subprocess.run(wrapper, stdout=stdout, stderr=subprocess.PIPE, text=True)
     wall = time.monotonic() - start
+    last_steal = (stolen_seconds() - stolen) / ((os.cpu_count() or 1) * wall)
     rss, cpu = 0.0, 0.0
     for line in result.stderr.splitlines():
         if line.startswith("RUSAGE "):
@@ -171,17 +195,62 @@ def main():
         subprocess.run([synth, second, str(packets), "--seed", "2"], check=True)
         one, two = [], []
         for _ in range(args.runs):
-            one.append(run([teardown, "analyze", "--format", "summary", capture])[0])
+            # One file on one thread, as each of two files read at once gets.
+            one.append(run([teardown, "analyze", "--format", "summary", "--jobs", "1", capture])[0])
             two.append(run([teardown, "analyze", "--format", "summary", capture, second])[0])
         ratios = [b / a for a, b in zip(one, two)]
         print(f"\nTwo {packets:,}-packet files at once: {median(two):.2f} s against {median(one):.2f} s for one; "
               f"median of the pairs' ratios {median(ratios):.2f}× (pairs: {', '.join(f'{r:.2f}' for r in sorted(ratios))})")
-        print_targets(results, packets, median(ratios))
+        os.remove(second)
+        pieces = measure_pieces(teardown, capture, packets, work, args.runs)
+        print_targets(results, packets, median(ratios), pieces)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def print_targets(results, packets, two_files):
+def measure_pieces(teardown, capture, packets, work, runs):
+    """Issue 23: the capture cut into 10 pieces (editcap), read as one with --continuous and
+    counted (--format summary) with one thread (--jobs 1) and with the machine's cores, in pairs run
+    back to back. Returns (median of the pairs' speed-ups, whether every output was identical and
+    equal to the whole file's), or None without editcap."""
+    if not shutil.which("editcap"):
+        print("\nPieces: editcap (package tshark) is not installed; not measured.")
+        return None
+    directory = os.path.join(work, "pieces")
+    os.mkdir(directory)
+    subprocess.run(["editcap", "-F", "pcap", "-c", str(-(-packets // 10)), capture, os.path.join(directory, "piece.pcap")],
+                   check=True, stdout=subprocess.DEVNULL)
+    pieces = sorted(os.path.join(directory, name) for name in os.listdir(directory))
+    command = [teardown, "analyze", "--continuous", "--format", "summary"]
+    whole = subprocess.run([teardown, "analyze", "--format", "summary", capture], capture_output=True, text=True).stdout
+    outputs, one, many, steal = set(), [], [], []
+    report = os.path.join(work, "pieces.txt")
+    for _ in range(runs):
+        taken = 0.0
+        for jobs, times in [("1", one), (str(os.cpu_count()), many)]:
+            with open(report, "w") as out:
+                times.append(run(command + ["--jobs", jobs] + pieces, stdout=out))
+            taken = max(taken, last_steal)
+            with open(report) as text:
+                outputs.add(text.read())
+        steal.append(taken)
+    ratios = [a[0] / b[0] for a, b in zip(one, many)]
+    # Pairs in which the hypervisor took under 5 % of the CPUs' time in both runs.
+    quiet = [r for r, taken in zip(ratios, steal) if taken < 0.05]
+    identical = len(outputs) == 1 and outputs == {whole}
+    print(f"\n{len(pieces)} pieces of the {packets:,}-packet capture, `--continuous --format summary`: "
+          f"--jobs 1 {median([r[0] for r in one]):.2f} s wall ({median([r[1] for r in one]):.2f} s CPU), "
+          f"--jobs {os.cpu_count()} {median([r[0] for r in many]):.2f} s ({median([r[1] for r in many]):.2f} s CPU); "
+          f"median of the pairs' speed-ups {median(ratios):.2f}× (pairs, with the share of CPU time the hypervisor "
+          f"took: {', '.join(f'{r:.2f} ({s:.0%})' for r, s in sorted(zip(ratios, steal)))}); "
+          f"{f'over the {len(quiet)} pairs without steal: {median(quiet):.2f}×; ' if quiet else ''}"
+          f"outputs {'identical, and equal to the whole file' if identical else 'DIFFERENT'}: "
+          f"{next(iter(outputs)).strip() if len(outputs) == 1 else outputs}")
+    shutil.rmtree(directory)
+    return median(ratios), identical
+
+
+def print_targets(results, packets, two_files, pieces=None):
     """Issue 6's targets for the largest capture, from the figures of this run."""
     largest = results[packets]
     smallest = results[min(results)]
@@ -214,6 +283,10 @@ def print_targets(results, packets, two_files):
           f"{'met' if median(rss) <= max(small_rss) else 'not met'}). "
           f"Two files at once: {two_files:.2f}× one ({'met' if two_files <= 1.2 else 'not met'}: ≤ 1.2×). "
           f"Verdicts: {largest['verified']}.")
+    if pieces:
+        speedup, identical = pieces
+        print(f"\nTen pieces read --continuous, counted with {os.cpu_count()} threads against one: {speedup:.2f}× "
+              f"({'met' if speedup >= 1.6 else 'not met'}: ≥ 1.6×), output identical: {'met' if identical else 'not met'}.")
 
 
 if __name__ == "__main__":

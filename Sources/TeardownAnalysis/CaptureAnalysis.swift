@@ -210,6 +210,11 @@ public struct AnalysisOptions {
     /// Called when a live input paused (``CaptureInputWindow/inputPaused``), after the connections
     /// finished so far were handed on: a caller that buffers its output writes it out now.
     public var onInputPause: (() -> Void)?
+    /// Starts work on another thread and returns a function that waits for it to finish: with
+    /// ``ResultDelivery/countOnly``, the tracking of connections is then shared between the thread
+    /// that reads the capture and this helper (``ShardedTable``), with the same counts as on one
+    /// thread. nil (the default): one thread does all.
+    public var helperThread: ((_ work: @escaping @Sendable () -> Void) -> () -> Void)?
     /// For a capture cut into pieces (`--continuous`): filled with each piece as the analysis
     /// reaches it, and each result's ``Connection/files`` taken from it.
     public var timeline: PieceTimeline?
@@ -308,10 +313,7 @@ public enum CaptureAnalyzer {
             if onConnection == nil { analysis.connections = observer.collected.sorted { $0.id < $1.id } }
             return analysis
         case .countOnly:
-            var observer = CountingObserver()
-            var analysis = run(input, nextWindow, nextPiece, observer: &observer, selection: Selection())
-            observer.tally.store(in: &analysis)
-            return analysis
+            return countConnections(input, nextWindow, nextPiece)
         case .batches(let handOver):
             var observer = BatchingObserver(handOver: handOver)
             var analysis = run(input, nextWindow, nextPiece, observer: &observer, selection: Selection())
@@ -321,7 +323,57 @@ public enum CaptureAnalyzer {
         }
     }
 
-    /// A capture and how to analyse it, for ``run(_:_:observer:selection:)``.
+    /// Counts the connections per verdict (``ResultDelivery/countOnly``), in a ``ShardedTable``;
+    /// with a helper thread, the thread reading the capture keeps ``readerShards`` of the shards and
+    /// the helper the others.
+    private static func countConnections(
+        _ input: Input, _ nextWindow: (_ consumed: Int) throws(CaptureFileError) -> CaptureInputWindow,
+        _ nextPiece: () throws(CaptureFileError) -> CaptureInputPiece?
+    ) -> CaptureAnalysis {
+        var observer = CountingObserver()
+        guard let startHelper = input.options.helperThread else {
+            var table = ShardedTable(limits: input.options.limits)
+            var analysis = run(input, nextWindow, nextPiece, table: &table, observer: &observer, selection: Selection())
+            observer.tally.store(in: &analysis)
+            return analysis
+        }
+        struct HelperResult: Sendable {
+            var tally = VerdictTally()
+            var lateSegments = 0
+            var going: [UInt64] = []
+            var midStreamStarts: [(packetNumber: Int, hash: UInt64)] = []
+        }
+        let handOff = SegmentHandOff()
+        let helped = Mutex(HelperResult())
+        let limits = input.options.limits
+        let wait = startHelper {
+            var table = ShardedTable(limits: limits, ownedShards: readerShards.upperBound..<ShardedTable.shardCount)
+            var observer = CountingObserver()
+            let going = table.track(from: handOff, observer: &observer)
+            let result = HelperResult(
+                tally: observer.tally, lateSegments: table.lateSegments, going: going, midStreamStarts: table.midStreamStarts)
+            helped.withLock { $0 = result }
+        }
+        var table = ShardedTable(limits: limits, ownedShards: readerShards, handOff: handOff)
+        var analysis = run(input, nextWindow, nextPiece, table: &table, observer: &observer, selection: Selection())
+        wait()
+        let helper = helped.withLock { $0 }
+        observer.tally.add(helper.tally)
+        observer.tally.store(in: &analysis)
+        analysis.lateSegments += helper.lateSegments
+        analysis.heldAtEnd = Set(
+            ContinuitySample.lowestGoing([Array(analysis.heldAtEnd), helper.going], limit: ContinuitySample.goingLimit))
+        analysis.startedMidStream = Set(
+            ContinuitySample.firstMidStreamStarts([table.midStreamStarts, helper.midStreamStarts]).map(\.hash))
+        return analysis
+    }
+
+    /// The shards of a ``ShardedTable`` the reading thread keeps when a helper tracks the others:
+    /// reading and decoding every packet and tracking three eighths of the connections takes it
+    /// about as long as the other five eighths take the helper (measured in `bench/RESULTS.md`).
+    static let readerShards = 0..<3
+
+    /// A capture and how to analyse it, for ``run(_:_:_:table:observer:selection:)``.
     private struct Input {
         let name: String
         let options: AnalysisOptions
@@ -341,9 +393,18 @@ public enum CaptureAnalyzer {
         _ nextPiece: () throws(CaptureFileError) -> CaptureInputPiece?,
         observer: inout Observer, selection: Selection
     ) -> CaptureAnalysis {
+        var table = ConnectionTable(limits: input.options.limits)
+        return run(input, nextWindow, nextPiece, table: &table, observer: &observer, selection: selection)
+    }
+
+    /// ``run(_:_:_:observer:selection:)`` with a table of the caller's.
+    private static func run<Observer: ConnectionObserver, Table: TrackingTable & ~Copyable>(
+        _ input: Input, _ nextWindow: (_ consumed: Int) throws(CaptureFileError) -> CaptureInputWindow,
+        _ nextPiece: () throws(CaptureFileError) -> CaptureInputPiece?,
+        table: inout Table, observer: inout Observer, selection: Selection
+    ) -> CaptureAnalysis {
         let options = input.options
         var analysis = CaptureAnalysis(file: input.name)
-        var table = ConnectionTable(limits: options.limits)
         let filter = options.filter, selector = options.selector
         // Decoded segments wait in a small ring so that their slots and states can be prefetched
         // before they are ingested, in capture order (memory-level parallelism: the table is far
@@ -427,10 +488,12 @@ public enum CaptureAnalyzer {
                             entry.pointee.lookup = lookup
                             entry.pointee.packetNumber = analysis.packets
                             entry.pointee.selected = selector?.matches(record) ?? false
-                            table.prefetchSlot(for: lookup)
-                            if let middle = ring.push() { table.prefetchState(hash: middle) }
-                            if ring.isFull, let pending = ring.popOldest() {
-                                ingest(pending, into: &table, observer: &observer, selection: selection)
+                            if !table.handsOver(entry) {
+                                table.prefetchSlot(for: lookup)
+                                if let middle = ring.push() { table.prefetchState(hash: middle) }
+                                if ring.isFull, let pending = ring.popOldest() {
+                                    ingest(pending, into: &table, observer: &observer, selection: selection)
+                                }
                             }
                         case .notTCP:
                             analysis.notTCPPackets += 1
@@ -482,8 +545,8 @@ public enum CaptureAnalyzer {
         {
             analysis.error = .unsupportedLinkType(unsupported)
         }
-        analysis.heldAtEnd = Set(table.goingKeyHashes(limit: 4096))
-        analysis.startedMidStream = Set(table.midStreamStarts)
+        analysis.heldAtEnd = Set(table.goingKeyHashes(limit: ContinuitySample.goingLimit))
+        analysis.startedMidStream = Set(table.midStreamStarts.map(\.hash))
         table.finishAll(observer: &observer)
         analysis.lateSegments = table.lateSegments
         if selector != nil { analysis.selectedIDs = selection.ids }
@@ -494,8 +557,8 @@ public enum CaptureAnalyzer {
     /// arguments, not a closure over the table: a closure's captures are checked for exclusive
     /// access at run time, a cost per packet once it is inlined.
     @inline(__always)
-    private static func ingest<Observer: ConnectionObserver>(
-        _ pending: UnsafePointer<PrefetchRing.Pending>, into table: inout ConnectionTable, observer: inout Observer,
+    private static func ingest<Observer: ConnectionObserver, Table: TrackingTable & ~Copyable>(
+        _ pending: UnsafePointer<PrefetchRing.Pending>, into table: inout Table, observer: inout Observer,
         selection: Selection
     ) {
         let id = table.ingest(
@@ -515,6 +578,14 @@ struct PrefetchRing: ~Copyable {
         var lookup: FlowLookup
         var packetNumber: Int
         var selected: Bool
+
+        /// An entry that holds no segment yet.
+        static var placeholder: Pending {
+            let segment = TCPSegment(
+                timestamp: Timestamp(nanoseconds: 0), source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0),
+                sourcePort: 0, destinationPort: 0, sequenceNumber: 0, acknowledgmentNumber: 0, flags: TCPFlags())
+            return Pending(segment: segment, lookup: FlowLookup(segment), packetNumber: 0, selected: false)
+        }
     }
 
     static let capacity = 16
@@ -526,13 +597,8 @@ struct PrefetchRing: ~Copyable {
     var isFull: Bool { count == Self.capacity }
 
     init() {
-        let placeholder = TCPSegment(
-            timestamp: Timestamp(nanoseconds: 0), source: IPAddress(ipv4: 0), destination: IPAddress(ipv4: 0),
-            sourcePort: 0, destinationPort: 0, sequenceNumber: 0, acknowledgmentNumber: 0, flags: TCPFlags())
         items = .allocate(capacity: Self.capacity)
-        items.initialize(
-            repeating: Pending(segment: placeholder, lookup: FlowLookup(placeholder), packetNumber: 0, selected: false),
-            count: Self.capacity)
+        items.initialize(repeating: .placeholder, count: Self.capacity)
     }
 
     deinit {

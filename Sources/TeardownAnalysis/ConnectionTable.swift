@@ -60,7 +60,12 @@ struct ConnectionTable: ~Copyable, Sendable {
     private var free: [Int32] = []
     /// Ended connections in the order they ended.
     private var ended = LingerQueue()
-    private var nextID = 1
+    private var nextID: Int
+    /// Which of ``shardCount`` tables this is (``ShardedTable``): connection ids are
+    /// `shard + 1` plus multiples of the count, and observers see slot `index * shardCount + shard`,
+    /// so that ids and slots of all the shards differ. 0 of 1 for a table on its own.
+    private let shard: Int
+    private let shardCount: Int
     private var lastIdleSweep: Int64 = .min
     /// An eviction under way: the connections last seen at or before `cutoff` go, in index order
     /// from `next` on, a few each round (``evictLeastRecentlyActive(observer:)``).
@@ -77,9 +82,10 @@ struct ConnectionTable: ~Copyable, Sendable {
     /// Segments that came after their connection had ended and lingered (or left): counted, never
     /// made into a connection of their own (contract 1.1).
     private(set) var lateSegments = 0
-    /// The tuples' hashes of the first connections whose first packet was no SYN (at most
-    /// ``midStreamSample``): near the start of a capture, those that began before it.
-    private(set) var midStreamStarts: [UInt64] = []
+    /// The first connections whose first packet was no SYN (at most ``midStreamSample``), with the
+    /// number of that packet and their tuples' hashes: near the start of a capture, those that
+    /// began before it.
+    private(set) var midStreamStarts: [(packetNumber: Int, hash: UInt64)] = []
     static let midStreamSample = 256
 
     /// The latest capture time seen, in nanoseconds.
@@ -87,9 +93,12 @@ struct ConnectionTable: ~Copyable, Sendable {
     /// Connections currently held.
     private(set) var count = 0
 
-    /// Creates an empty table.
-    init(limits: TrackingLimits = TrackingLimits(), expectedConnections: Int = 1024) {
+    /// Creates an empty table; `shard` of `shardCount` for one of the tables of a ``ShardedTable``.
+    init(limits: TrackingLimits = TrackingLimits(), expectedConnections: Int = 1024, shard: Int = 0, shardCount: Int = 1) {
         self.limits = limits
+        self.shard = shard
+        self.shardCount = shardCount
+        nextID = shard + 1
         // Clamped to [0, 10^9 s] so that no setting can overflow the nanosecond arithmetic.
         lingerNanoseconds = Int64(min(max(limits.linger, 0), 1e9) * 1e9)
         idleNanoseconds = limits.idleTimeout.map { Int64(min(max($0, 0), 1e9) * 1e9) } ?? .max
@@ -117,6 +126,14 @@ struct ConnectionTable: ~Copyable, Sendable {
     @inline(__always) static func tag(_ hash: UInt64) -> UInt64 { hash & 0xffff_ffff_0000_0000 }
     @inline(__always) static func entry(_ hash: UInt64, _ index: Int) -> UInt64 { tag(hash) | UInt64(index + 1) }
     @inline(__always) static func index(_ entry: UInt64) -> Int { Int(truncatingIfNeeded: entry & 0xffff_ffff) - 1 }
+    /// The slot observers know the connection at `index` by.
+    @inline(__always) private func observedSlot(_ index: Int) -> Int { index &* shardCount &+ shard }
+
+    /// Moves the capture's clock to `time` if it is later: a ``ShardedTable`` keeps its shards'
+    /// clocks at the latest time of all their segments before each expiry round.
+    mutating func advanceClock(to time: Int64) {
+        if time > now { now = time }
+    }
 
     /// First stage of a prefetch pipeline: asks the CPU for the slot a segment will probe. Calling
     /// it a few packets ahead of ``ingest(_:packetNumber:)`` hides the cache miss; it changes nothing.
@@ -258,7 +275,7 @@ struct ConnectionTable: ~Copyable, Sendable {
         // A small value for the observer, read from the state in place (the state itself passed
         // along would be copied for every packet).
         var update = SegmentUpdate(
-            connectionID: states[index].id, slot: index, fromA: fromA, clientIsA: states[index].facts.clientIsA,
+            connectionID: states[index].id, slot: observedSlot(index), fromA: fromA, clientIsA: states[index].facts.clientIsA,
             previousLastSeen: previousLastSeen)
         if Observer.readsPositions {
             update.sequencePosition =
@@ -282,7 +299,7 @@ struct ConnectionTable: ~Copyable, Sendable {
         resuming: RecentConnections.Entry? = nil, observer: inout Observer
     ) -> Int {
         let id = nextID
-        nextID += 1
+        nextID += shardCount
         // Built straight into its place: a 376-byte state assembled elsewhere and then copied in
         // cost several copies per new connection.
         let index: Int
@@ -298,7 +315,7 @@ struct ConnectionTable: ~Copyable, Sendable {
         }
         if reused { states[index].facts.notes.insert(.portReused) }
         if midStreamStarts.count < Self.midStreamSample && !segment.flags.contains(.syn) {
-            midStreamStarts.append(key.fastHash)
+            midStreamStarts.append((packetNumber, key.fastHash))
         }
         if let resuming {
             states[index].facts.notes.insert(.resumed)
@@ -328,7 +345,8 @@ struct ConnectionTable: ~Copyable, Sendable {
     private mutating func remove<Observer: ConnectionObserver>(
         _ index: Int, remembering: Bool = false, observer: inout Observer
     ) {
-        states.withElement(at: index) { observer.finished($0, at: index) }
+        let observed = observedSlot(index)
+        states.withElement(at: index) { observer.finished($0, at: observed) }
         let hash = states[index].key.fastHash
         if remembering && !limits.timeEndsConnections {
             states.withElement(at: index) { recent.remember($0, hash: hash) }
@@ -385,7 +403,7 @@ struct ConnectionTable: ~Copyable, Sendable {
             }
         }
         evictLeastRecentlyActive(observer: &observer)
-        observer.roundEnded(slotCapacity: states.capacity)
+        observer.roundEnded(slotCapacity: states.capacity * shardCount)
     }
 
     /// Removes connections of the least recently active eighth of the table, estimated from an
@@ -457,16 +475,18 @@ struct ConnectionTable: ~Copyable, Sendable {
         for index in states.indices where states[index].id != 0 { remaining.append(Int32(index)) }
         remaining.sort { states[Int($0)].id < states[Int($1)].id }
         for index in remaining { remove(Int(index), observer: &observer) }
-        observer.roundEnded(slotCapacity: states.capacity)
+        observer.roundEnded(slotCapacity: states.capacity * shardCount)
     }
 
-    /// The tuples' hashes of up to `limit` connections still held that have not ended.
+    /// The tuples' hashes of the connections still held that have not ended: the `limit` lowest
+    /// of them (a sample that does not depend on where the connections are kept, so the shards of
+    /// a ``ShardedTable`` give the same as one table).
     func goingKeyHashes(limit: Int) -> [UInt64] {
         var hashes: [UInt64] = []
-        for index in states.indices where hashes.count < limit && states[index].id != 0 && !states[index].hasEnded {
+        for index in states.indices where states[index].id != 0 && !states[index].hasEnded {
             hashes.append(states[index].key.fastHash)
         }
-        return hashes
+        return Array(hashes.sorted().prefix(limit))
     }
 
     /// Calls `body` with every connection still held and its index, in order of first packet,

@@ -59,6 +59,13 @@ struct VerdictTally {
     var connectionCount = 0
     var totalLostBytes: Int64 = 0
 
+    /// Adds the counts of another tally (of connections another thread finished).
+    mutating func add(_ other: VerdictTally) {
+        for ordinal in counts.indices { counts[ordinal] += other.counts[ordinal] }
+        connectionCount += other.connectionCount
+        totalLostBytes += other.totalLostBytes
+    }
+
     mutating func count(_ verdict: Verdict, lost: Int64) {
         counts[verdict.ordinal] += 1
         connectionCount += 1

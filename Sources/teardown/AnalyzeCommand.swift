@@ -30,6 +30,13 @@ struct Analyze: ParsableCommand {
               teardown analyze --filter 'tcp port 8080' capture.pcap
               teardown analyze --format zeek x.pcap | zeek-cut conn_state history
               teardown analyze --continuous capture-*.pcap.gz
+              teardown analyze --continuous --format summary --jobs 1 capture-*.pcap
+
+            THREADS
+              Files named separately are analysed at once, one per thread. A single file, or a \
+            capture read --continuous, is read on one thread; with --format summary and a second \
+            thread to spare, the connections are tracked on both (the counts are the same as on one). \
+            --jobs sets the number of threads; the default is the cores this process may run on.
             """
     )
 
@@ -52,6 +59,7 @@ struct Analyze: ParsableCommand {
         if continuous && files.contains("-") {
             throw ValidationError("--continuous reads files in the order of their timestamps; standard input ('-') cannot be one of them.")
         }
+        if let jobs, !(1...1024).contains(jobs) { throw ValidationError("--jobs must be between 1 and 1024.") }
         if !(0...1e9).contains(linger) { throw ValidationError("--linger must be between 0 and 10^9 seconds.") }
         if let idleTimeout, !(0...1e9).contains(idleTimeout) {
             throw ValidationError("--idle-timeout must be between 0 and 10^9 seconds.")
@@ -60,6 +68,11 @@ struct Analyze: ParsableCommand {
 
     @Flag(help: ArgumentHelp("Read the files as one capture cut into pieces (tcpdump -C/-G/-W rotation), in the order of their first timestamps: a connection that spans pieces is reported once, with the files it spans."))
     var continuous = false
+
+    @Option(
+        name: [.short, .long], parsing: .unconditional,
+        help: ArgumentHelp("Threads to analyse with (default: the cores this process may run on; see THREADS).", valueName: "n"))
+    var jobs: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Capture-time seconds a finished connection is kept for late segments.", valueName: "seconds"))
     var linger: Double = 5
@@ -93,7 +106,7 @@ struct Analyze: ParsableCommand {
         }
         let (analyses, exitCode) = analyzeFiles(
             files, filter: packetFilter, limits: limits, mode: mode, continuous: continuous,
-            infersStates: report.format.printsStates)
+            infersStates: report.format.printsStates, threads: jobs ?? availableProcessors)
         if report.format == .summary {
             let opened = analyses.filter(\.wasOpened)
             var lines = opened.map { TextReport.summary($0, named: analyses.count > 1) }
@@ -110,6 +123,11 @@ struct Analyze: ParsableCommand {
 
 /// What happens to each connection as it finishes.
 enum StreamMode {
+    var isCountOnly: Bool {
+        if case .countOnly = self { return true }
+        return false
+    }
+
     /// Kept in the analysis (for checks and explanations).
     case collect
     /// Written as a JSON Lines line at once and dropped: memory stays constant.
@@ -130,9 +148,10 @@ extension CaptureAnalysis {
 }
 
 /// Analyses `files`, each opened only when its turn comes (any number of files works under a low
-/// limit of open files), on as many worker threads as the process has cores (one file each at a
-/// time; one thread in all when a report is streamed in order). Warnings and errors go to
-/// standard error, in the order of the files.
+/// limit of open files), on up to `threads` worker threads (one file each at a time; one thread
+/// in all when a report is streamed in order). A thread without a file of its own reads ahead, or,
+/// when only counting, shares a file's tracking (``AnalysisOptions/helperThread``). Warnings and
+/// errors go to standard error, in the order of the files.
 /// - Returns: one analysis per file, in the order given (one that could not be opened has the
 ///   reason as its error), and the exit code: 130/143 when interrupted, else 66 if a file could
 ///   not be opened, else 65 if one was not a readable capture, else 0.
@@ -141,7 +160,7 @@ extension CaptureAnalysis {
 func analyzeFiles(
     _ files: [String], filter: PacketFilter? = nil, selector: PacketFilter? = nil,
     limits: TrackingLimits = TrackingLimits(), mode: StreamMode = .collect, continuous: Bool = false,
-    infersStates: Bool = true
+    infersStates: Bool = true, threads: Int = availableProcessors
 ) -> ([CaptureAnalysis], ExitCode) {
     HeapTuning.fixLargeBlockThreshold()
     // One job per file, or one for all of them read as pieces of one capture.
@@ -162,7 +181,7 @@ func analyzeFiles(
     let named = jobs.count > 1
     var stream: ReportStream?
     if case .report(let report) = mode { stream = report }
-    let workers = stream == nil ? availableProcessors : 1
+    let workers = stream == nil ? max(1, threads) : 1
     let work = UncheckedSendable((filter, selector, stream, mode))
     @Sendable func worker() {
         let (filter, selector, stream, mode) = work.value
@@ -180,8 +199,17 @@ func analyzeFiles(
                 options.onCustomBlock = kernel.take
                 if continuous { options.timeline = PieceTimeline() }
                 let amendment = Amendments(kernel: kernel, timeline: options.timeline)
-                // A core without a file of its own has room for reading ahead.
-                let reading = WindowedReading(readsAhead: jobs.count < workers || workers == 1)
+                // A core without a file of its own has room for reading ahead, or for tracking half
+                // the connections when they are only counted.
+                let spareCore = jobs.count < threads && threads > 1
+                let helps = spareCore && mode.isCountOnly
+                if helps {
+                    options.helperThread = { work in
+                        let thread = OSThread(work)
+                        return { thread.join() }
+                    }
+                }
+                let reading = WindowedReading(readsAhead: !helps && (spareCore || workers == 1))
                 let piecesDone = PieceProgress(sizes: sizeByPath)
                 options.onProgress = { bytes, packets in
                     meter?.update(file: index, bytes: piecesDone.bytesBefore + bytes, packets: packets)

@@ -231,6 +231,9 @@ struct AnalyzeCommandTests {
         #expect(Command.teardown("analyze").status == 64)
         #expect(Command.teardown("analyze", "--format", "xml", close).status == 64)
         #expect(Command.teardown("frobnicate").status == 64)
+        let noThreads = Command.teardown("analyze", "--jobs", "0", close)
+        #expect(noThreads.status == 64)
+        #expect(noThreads.stderr.contains("--jobs must be between 1 and 1024"))
     }
 
     @Test("--help documents formats and exit codes")
@@ -241,5 +244,7 @@ struct AnalyzeCommandTests {
         let analyze = Command.teardown("analyze", "--help")
         #expect(analyze.stdout.contains("--format"))
         #expect(analyze.stdout.contains("--filter"))
+        #expect(analyze.stdout.contains("--jobs"))
+        #expect(analyze.stdout.contains("THREADS"))
     }
 }

@@ -50,6 +50,12 @@ struct ContinuousTests {
                 let summary = Command.run([Command.teardown, "analyze", "--continuous", "--format", "summary"] + pieces)
                 let wholeSummary = Command.teardown("analyze", "--format", "summary", whole)
                 #expect(summary.stdout.split(separator: ";").first == wholeSummary.stdout.split(separator: ";").first)
+                // Counted on one thread or with the tracking shared by two (issue 23): the same summary.
+                for jobs in ["1", "2"] {
+                    let counted = Command.run(
+                        [Command.teardown, "analyze", "--continuous", "--format", "summary", "--jobs", jobs] + pieces)
+                    #expect(counted.status == 0 && counted.stdout == summary.stdout, "--jobs \(jobs): \(counted.stdout)")
+                }
                 let spanning = Command.run([Command.teardown, "analyze", "--continuous", "--format", "jsonl"] + pieces[0..<3])
                 #expect(spanning.stdout.contains(#""files":["\#(pieces[0])","\#(pieces[1])""#))
                 // Separately, the files give a hint that says how to stitch them.

@@ -325,7 +325,15 @@ struct LiveTests {
     func signalStop(signal: Int32) throws {
         let path = "/tmp/teardown-signal-\(getpid())-\(signal).pcap"
         let pid = spawnCapture(["capture", "-q", "-w", path])
-        usleep(300_000)
+        // The file is created once the capture is active (pcap_dump_open after pcap_activate):
+        // from then on the kernel keeps the packets for it. A fixed wait lost the connection when
+        // the machine was busy.
+        var waited = 0
+        while access(path, F_OK) != 0 && waited < 10_000 {
+            usleep(10_000)
+            waited += 10
+        }
+        usleep(100_000)
         let listener = try Listener(ipv6: false, listen: true)
         let client = try listener.connect()
         let accepted = try listener.accept()

@@ -1,0 +1,99 @@
+import CPrefetch
+import Synchronization
+
+/// Decoded segments passed from the thread that reads a capture to one that tracks some of its
+/// connections (``ShardedTable``): a single-producer, single-consumer ring, in capture order, with
+/// a mark at each expiry round and one at the end.
+///
+/// Each side keeps its own count of items and makes it visible to the other side only every
+/// ``publishInterval`` items (and at every mark), so the two cores rarely touch the same cache line
+/// of the counts. A side that finds nothing to do spins a little, then sleeps 50 µs at a time: on a
+/// virtual machine whose two vCPUs may share one physical core, a side that spun or yielded on
+/// (`sched_yield` returns at once when no other thread of the machine waits) took the core from the
+/// side it waited for, and a run's CPU time nearly doubled.
+final class SegmentHandOff: @unchecked Sendable {
+    /// One entry: a segment, or a mark.
+    struct Item {
+        var mark: Mark
+        /// With a round mark: the latest capture time of all segments before it, in nanoseconds.
+        var time: Int64
+        var pending: PrefetchRing.Pending
+    }
+
+    enum Mark: UInt8 {
+        /// The item is a segment.
+        case none
+        /// An expiry round is due here, at `time`.
+        case round
+        /// The capture ended: no items follow.
+        case end
+    }
+
+    static let capacity = 8192
+    /// Items between two publications of a side's count.
+    static let publishInterval = 32
+
+    private let items: UnsafeMutablePointer<Item>
+    /// Items the producer wrote (published).
+    private let written = Atomic<Int>(0)
+    // Keeps the two counts on different cache lines: each is written by one core only.
+    private let padding: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+    /// Items the consumer is done with (published).
+    private let consumed = Atomic<Int>(0)
+
+    init() {
+        items = .allocate(capacity: Self.capacity)
+        let placeholder = PrefetchRing.Pending.placeholder
+        items.initialize(repeating: Item(mark: .none, time: 0, pending: placeholder), count: Self.capacity)
+    }
+
+    deinit {
+        items.deinitialize(count: Self.capacity)
+        items.deallocate()
+    }
+
+    /// The item at position `position` (counted from the first ever written).
+    @inline(__always)
+    func item(at position: Int) -> UnsafeMutablePointer<Item> { items + (position & (Self.capacity - 1)) }
+
+    /// Producer: waits until the item at `position` may be written (the consumer is done with the
+    /// one that was there); `consumedSeen` is the producer's last look at the consumer's count.
+    @inline(__always)
+    func waitForRoom(at position: Int, consumedSeen: inout Int) {
+        guard position - consumedSeen >= Self.capacity else { return }
+        var spins = 0
+        while true {
+            consumedSeen = consumed.load(ordering: .acquiring)
+            if position - consumedSeen < Self.capacity { return }
+            Self.relax(&spins)
+        }
+    }
+
+    /// Producer: makes the items before `position` visible to the consumer.
+    @inline(__always)
+    func publishWritten(_ position: Int) { written.store(position, ordering: .releasing) }
+
+    /// Consumer: waits until there are items at and after `position`; returns how many were
+    /// written in all.
+    @inline(__always)
+    func waitForItems(after position: Int) -> Int {
+        var spins = 0
+        while true {
+            let count = written.load(ordering: .acquiring)
+            if count > position { return count }
+            Self.relax(&spins)
+        }
+    }
+
+    /// Consumer: tells the producer that the items before `position` may be overwritten.
+    @inline(__always)
+    func publishConsumed(_ position: Int) { consumed.store(position, ordering: .releasing) }
+
+    /// One step of a wait: a thousand spins (the other side is usually a few items away), then
+    /// 50 µs sleeps (the ring holds most of a millisecond of segments).
+    @inline(__always)
+    private static func relax(_ spins: inout Int) {
+        spins += 1
+        if spins < 1000 { teardown_spin_pause() } else { teardown_sleep_microseconds(50) }
+    }
+}
