@@ -331,7 +331,8 @@ public enum CaptureAnalyzer {
         _ nextPiece: () throws(CaptureFileError) -> CaptureInputPiece?
     ) -> CaptureAnalysis {
         var observer = CountingObserver()
-        guard let startHelper = input.options.helperThread else {
+        // A selector needs the id of each segment's connection where the segment is read.
+        guard let startHelper = input.options.helperThread, input.options.selector == nil else {
             var table = ShardedTable(limits: input.options.limits)
             var analysis = run(input, nextWindow, nextPiece, table: &table, observer: &observer, selection: Selection())
             observer.tally.store(in: &analysis)

@@ -138,8 +138,12 @@ struct ConnectionTable: ~Copyable, Sendable {
     /// First stage of a prefetch pipeline: asks the CPU for the slot a segment will probe. Calling
     /// it a few packets ahead of ``ingest(_:packetNumber:)`` hides the cache miss; it changes nothing.
     @inline(__always)
-    func prefetchSlot(for lookup: FlowLookup) {
-        let slot = Int(truncatingIfNeeded: lookup.hash >> 32) & mask
+    func prefetchSlot(for lookup: FlowLookup) { prefetchSlot(hash: lookup.hash) }
+
+    /// ``prefetchSlot(for:)`` by the tuple's hash alone.
+    @inline(__always)
+    func prefetchSlot(hash: UInt64) {
+        let slot = Int(truncatingIfNeeded: hash >> 32) & mask
         slots.withUnsafeBufferPointer { teardown_prefetch($0.baseAddress! + slot) }
     }
 

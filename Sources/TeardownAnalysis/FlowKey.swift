@@ -69,4 +69,13 @@ struct FlowLookup: Sendable {
         self.fromA = fromA
         hash = key.fastHash
     }
+
+    /// The lookup of `segment`, whose tuple's hash is known already (handed over with it).
+    @inline(__always)
+    init(_ segment: TCPSegment, hash: UInt64) {
+        var fromA = true
+        key = FlowKey(segment, fromA: &fromA)
+        self.fromA = fromA
+        self.hash = hash
+    }
 }

@@ -1,5 +1,6 @@
 import CPrefetch
 import Synchronization
+import TeardownWire
 
 /// Decoded segments passed from the thread that reads a capture to one that tracks some of its
 /// connections (``ShardedTable``): a single-producer, single-consumer ring, in capture order, with
@@ -12,12 +13,17 @@ import Synchronization
 /// (`sched_yield` returns at once when no other thread of the machine waits) took the core from the
 /// side it waited for, and a run's CPU time nearly doubled.
 final class SegmentHandOff: @unchecked Sendable {
-    /// One entry: a segment, or a mark.
+    /// One entry: a segment, or a mark. Only what the helper cannot cheaply recompute crosses
+    /// between the cores: the segment, its number and its tuple's hash (for prefetching), 112
+    /// bytes; the flow key is made again from the segment (with the decoder's whole ring entry,
+    /// 184 bytes, the copies in and out cost each side a tenth of its time).
     struct Item {
+        var segment: TCPSegment
         var mark: Mark
-        /// With a round mark: the latest capture time of all segments before it, in nanoseconds.
-        var time: Int64
-        var pending: PrefetchRing.Pending
+        var packetNumber: Int
+        /// The tuple's hash of a segment; with a round mark, the latest capture time of all
+        /// segments before it, in nanoseconds.
+        var value: UInt64
     }
 
     enum Mark: UInt8 {
@@ -43,8 +49,8 @@ final class SegmentHandOff: @unchecked Sendable {
 
     init() {
         items = .allocate(capacity: Self.capacity)
-        let placeholder = PrefetchRing.Pending.placeholder
-        items.initialize(repeating: Item(mark: .none, time: 0, pending: placeholder), count: Self.capacity)
+        let placeholder = PrefetchRing.Pending.placeholder.segment
+        items.initialize(repeating: Item(segment: placeholder, mark: .none, packetNumber: 0, value: 0), count: Self.capacity)
     }
 
     deinit {

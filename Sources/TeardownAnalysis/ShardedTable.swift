@@ -70,7 +70,7 @@ struct ShardedTable: ~Copyable {
         guard let handOff else { return }
         let item = nextItem(handOff)
         item.pointee.mark = mark
-        item.pointee.time = now
+        item.pointee.value = UInt64(bitPattern: now)
         handOff._withUnsafeGuaranteedRef { $0.publishWritten(handedOver) }
     }
 
@@ -109,20 +109,21 @@ struct ShardedTable: ~Copyable {
             while position < available {
                 if position + slotDistance < available {
                     let ahead = handOff.item(at: position + slotDistance)
-                    if ahead.pointee.mark == .none { prefetchSlot(for: ahead.pointee.pending.lookup) }
+                    if ahead.pointee.mark == .none { prefetchSlot(hash: ahead.pointee.value) }
                 }
                 if position + stateDistance < available {
                     let ahead = handOff.item(at: position + stateDistance)
-                    if ahead.pointee.mark == .none { prefetchState(hash: ahead.pointee.pending.lookup.hash) }
+                    if ahead.pointee.mark == .none { prefetchState(hash: ahead.pointee.value) }
                 }
                 let item = handOff.item(at: position)
                 position += 1
                 switch item.pointee.mark {
                 case .none:
-                    let pending = item.pointee.pending
-                    _ = ingest(pending.segment, lookup: pending.lookup, packetNumber: pending.packetNumber, observer: &observer)
+                    let lookup = FlowLookup(item.pointee.segment, hash: item.pointee.value)
+                    _ = ingest(item.pointee.segment, lookup: lookup, packetNumber: item.pointee.packetNumber, observer: &observer)
                 case .round:
-                    if item.pointee.time > now { now = item.pointee.time }
+                    let time = Int64(bitPattern: item.pointee.value)
+                    if time > now { now = time }
                     expireOwned(observer: &observer)
                 case .end:
                     handOff.publishConsumed(position)
@@ -139,7 +140,10 @@ struct ShardedTable: ~Copyable {
 
 extension ShardedTable: TrackingTable {
     @inline(__always)
-    func prefetchSlot(for lookup: FlowLookup) { table(for: lookup.hash).pointee.prefetchSlot(for: lookup) }
+    func prefetchSlot(for lookup: FlowLookup) { prefetchSlot(hash: lookup.hash) }
+
+    @inline(__always)
+    private func prefetchSlot(hash: UInt64) { table(for: hash).pointee.prefetchSlot(hash: hash) }
 
     @inline(__always)
     func prefetchState(hash: UInt64) { table(for: hash).pointee.prefetchState(hash: hash) }
@@ -150,8 +154,10 @@ extension ShardedTable: TrackingTable {
         let time = pending.pointee.segment.timestamp.nanoseconds
         if time > now { now = time }
         let item = nextItem(handOff)
+        item.pointee.segment = pending.pointee.segment
         item.pointee.mark = .none
-        item.pointee.pending = pending.pointee
+        item.pointee.packetNumber = pending.pointee.packetNumber
+        item.pointee.value = pending.pointee.lookup.hash
         if handedOver % SegmentHandOff.publishInterval == 0 {
             handOff._withUnsafeGuaranteedRef { $0.publishWritten(handedOver) }
         }
