@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -21,6 +22,24 @@ int teardown_available_cpus(void) {
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
     return CPU_COUNT(&set);
+}
+
+int teardown_pin_thread_to_process_cpu(int index) {
+    cpu_set_t process;
+    CPU_ZERO(&process);
+    if (sched_getaffinity(getpid(), sizeof process, &process) != 0) return errno;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &process)) continue;
+        if (index-- == 0) return teardown_pin_thread_to_cpu(cpu);
+    }
+    return -1;
+}
+
+int teardown_unpin_thread(void) {
+    cpu_set_t process;
+    CPU_ZERO(&process);
+    if (sched_getaffinity(getpid(), sizeof process, &process) != 0) return errno;
+    return pthread_setaffinity_np(pthread_self(), sizeof process, &process);
 }
 
 int teardown_fix_mmap_threshold(int bytes) {

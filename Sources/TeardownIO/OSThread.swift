@@ -58,6 +58,15 @@ public var availableProcessors: Int { max(1, Int(teardown_available_cpus())) }
 @discardableResult
 public func pinCurrentThread(to cpu: Int) -> Bool { teardown_pin_thread_to_cpu(Int32(cpu)) == 0 }
 
+/// Pins the calling thread to the `index`-th (from 0) of the cores the process may run on; false
+/// when there are not that many or the system refused.
+@discardableResult
+public func pinCurrentThread(toAvailableCore index: Int) -> Bool { teardown_pin_thread_to_process_cpu(Int32(index)) == 0 }
+
+/// Lets the calling thread run on every core the process may run on again (after
+/// ``pinCurrentThread(toAvailableCore:)``).
+public func unpinCurrentThread() { _ = teardown_unpin_thread() }
+
 /// The process environment (`environ`), for spawning children with it.
 public var processEnvironment: UnsafePointer<UnsafeMutablePointer<CChar>?> { UnsafePointer(teardown_environment()) }
 

@@ -8,6 +8,15 @@ int teardown_pin_thread_to_cpu(int cpu);
 /// Number of CPUs this process may run on.
 int teardown_available_cpus(void);
 
+/// Pins the calling thread to the `index`-th CPU (from 0) of those the process may run on (the
+/// main thread's affinity). Returns 0 on success, -1 when there are not that many, an errno value
+/// otherwise.
+int teardown_pin_thread_to_process_cpu(int index);
+
+/// Lets the calling thread run on every CPU the process may run on again. Returns 0 on success,
+/// an errno value otherwise.
+int teardown_unpin_thread(void);
+
 /// Makes malloc map every block of `bytes` or more on its own from now on, turning off glibc's
 /// dynamic threshold (mallopt, invisible to Swift's Glibc module). Returns 1 on success, 0 on
 /// failure or where the C library has no such setting.
