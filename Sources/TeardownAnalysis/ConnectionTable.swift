@@ -131,6 +131,7 @@ struct ConnectionTable: ~Copyable, Sendable {
 
     /// Moves the capture's clock to `time` if it is later: a ``ShardedTable`` keeps its shards'
     /// clocks at the latest time of all their segments before each expiry round.
+    @inline(__always)
     mutating func advanceClock(to time: Int64) {
         if time > now { now = time }
     }
@@ -188,7 +189,7 @@ struct ConnectionTable: ~Copyable, Sendable {
         _ segment: TCPSegment, lookup: FlowLookup, packetNumber: Int, observer: inout Observer
     ) -> Int {
         let time = segment.timestamp.nanoseconds
-        if time > now { now = time }
+        advanceClock(to: time)
         let key = lookup.key, fromA = lookup.fromA, hash = lookup.hash
         let tag = Self.tag(hash)
         var slot = Int(truncatingIfNeeded: hash >> 32) & mask

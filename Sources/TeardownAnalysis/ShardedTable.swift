@@ -61,6 +61,12 @@ struct ShardedTable: ~Copyable {
         shards + (Self.shard(of: hash) - ownedShards.lowerBound)
     }
 
+    /// Moves the clock to `time` if it is later.
+    @inline(__always)
+    private mutating func advanceClock(to time: Int64) {
+        if time > now { now = time }
+    }
+
     /// Whether this table keeps the shard of `hash`.
     @inline(__always)
     func keeps(_ hash: UInt64) -> Bool { ownedShards.contains(Self.shard(of: hash)) }
@@ -122,8 +128,7 @@ struct ShardedTable: ~Copyable {
                     let lookup = FlowLookup(item.pointee.segment, hash: item.pointee.value)
                     _ = ingest(item.pointee.segment, lookup: lookup, packetNumber: item.pointee.packetNumber, observer: &observer)
                 case .round:
-                    let time = Int64(bitPattern: item.pointee.value)
-                    if time > now { now = time }
+                    advanceClock(to: Int64(bitPattern: item.pointee.value))
                     expireOwned(observer: &observer)
                 case .end:
                     handOff.publishConsumed(position)
@@ -151,8 +156,7 @@ extension ShardedTable: TrackingTable {
     @inline(__always)
     mutating func handsOver(_ pending: UnsafeMutablePointer<PrefetchRing.Pending>) -> Bool {
         guard let handOff, !keeps(pending.pointee.lookup.hash) else { return false }
-        let time = pending.pointee.segment.timestamp.nanoseconds
-        if time > now { now = time }
+        advanceClock(to: pending.pointee.segment.timestamp.nanoseconds)
         let item = nextItem(handOff)
         item.pointee.segment = pending.pointee.segment
         item.pointee.mark = .none
@@ -168,8 +172,7 @@ extension ShardedTable: TrackingTable {
     mutating func ingest<Observer: ConnectionObserver>(
         _ segment: TCPSegment, lookup: FlowLookup, packetNumber: Int, observer: inout Observer
     ) -> Int {
-        let time = segment.timestamp.nanoseconds
-        if time > now { now = time }
+        advanceClock(to: segment.timestamp.nanoseconds)
         return table(for: lookup.hash).pointee.ingest(segment, lookup: lookup, packetNumber: packetNumber, observer: &observer)
     }
 
