@@ -370,9 +370,10 @@ public enum CaptureAnalyzer {
     }
 
     /// The shards of a ``ShardedTable`` the reading thread keeps when a helper tracks the others:
-    /// reading and decoding every packet and tracking three eighths of the connections takes it
-    /// about as long as the other five eighths take the helper (measured in `bench/RESULTS.md`).
-    static let readerShards = 0..<3
+    /// reading and decoding every packet and tracking a quarter of the connections takes it about
+    /// as long as the other three quarters take the helper (measured in `bench/RESULTS.md`,
+    /// session 16: one eighth, a quarter and three eighths).
+    static let readerShards = 0..<2
 
     /// A capture and how to analyse it, for ``run(_:_:_:table:observer:selection:)``.
     private struct Input {

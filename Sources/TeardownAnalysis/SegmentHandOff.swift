@@ -6,9 +6,16 @@ import TeardownWire
 /// connections (``ShardedTable``): a single-producer, single-consumer ring, in capture order, with
 /// a mark at each expiry round and one at the end.
 ///
+/// The producer writes segments with non-temporal stores (``ShardedTable``'s hand-over, through
+/// `teardown_stream_copy`): an ordinary store must first take the item's cache line back from the
+/// consumer's core, which had read it one lap of the ring earlier (or pulled it in early with its
+/// hardware prefetcher), and while such stores waited the producer's later stores stalled behind
+/// them; its decoding took three times as long (measured in `bench/RESULTS.md`, session 16).
+///
 /// Each side keeps its own count of items and makes it visible to the other side only every
-/// ``publishInterval`` items (and at every mark), so the two cores rarely touch the same cache line
-/// of the counts. A side that finds nothing to do spins a little, then sleeps 50 µs at a time: on a
+/// ``publishInterval`` items (and at every mark, one per expiry round), so the two cores rarely
+/// touch the same cache line of the counts, and the consumer reads whole batches the producer is
+/// done with. A side that finds nothing to do spins a little, then sleeps 50 µs at a time: on a
 /// virtual machine whose two vCPUs may share one physical core, a side that spun or yielded on
 /// (`sched_yield` returns at once when no other thread of the machine waits) took the core from the
 /// side it waited for, and a run's CPU time nearly doubled.
@@ -36,8 +43,9 @@ final class SegmentHandOff: @unchecked Sendable {
     }
 
     static let capacity = 8192
-    /// Items between two publications of a side's count.
-    static let publishInterval = 32
+    /// Items between two publications of a side's count (the producer publishes at every expiry
+    /// round's mark too, every ``ConnectionTable/expiryInterval`` packets).
+    static let publishInterval = 1024
 
     private let items: UnsafeMutablePointer<Item>
     /// Items the producer wrote (published).
@@ -75,9 +83,13 @@ final class SegmentHandOff: @unchecked Sendable {
         }
     }
 
-    /// Producer: makes the items before `position` visible to the consumer.
+    /// Producer: makes the items before `position` visible to the consumer (after the
+    /// non-temporal stores that wrote them, which a release store alone does not order).
     @inline(__always)
-    func publishWritten(_ position: Int) { written.store(position, ordering: .releasing) }
+    func publishWritten(_ position: Int) {
+        teardown_store_fence()
+        written.store(position, ordering: .releasing)
+    }
 
     /// Consumer: waits until there are items at and after `position`; returns how many were
     /// written in all.

@@ -1,3 +1,4 @@
+import CPrefetch
 import TeardownWire
 
 /// The connections of a capture in ``shardCount`` independent ``ConnectionTable``s, chosen by the
@@ -157,11 +158,10 @@ extension ShardedTable: TrackingTable {
     mutating func handsOver(_ pending: UnsafeMutablePointer<PrefetchRing.Pending>) -> Bool {
         guard let handOff, !keeps(pending.pointee.lookup.hash) else { return false }
         advanceClock(to: pending.pointee.segment.timestamp.nanoseconds)
-        let item = nextItem(handOff)
-        item.pointee.segment = pending.pointee.segment
-        item.pointee.mark = .none
-        item.pointee.packetNumber = pending.pointee.packetNumber
-        item.pointee.value = pending.pointee.lookup.hash
+        var item = SegmentHandOff.Item(
+            segment: pending.pointee.segment, mark: .none, packetNumber: pending.pointee.packetNumber,
+            value: pending.pointee.lookup.hash)
+        teardown_stream_copy(nextItem(handOff), &item, MemoryLayout<SegmentHandOff.Item>.stride)
         if handedOver % SegmentHandOff.publishInterval == 0 {
             handOff._withUnsafeGuaranteedRef { $0.publishWritten(handedOver) }
         }
