@@ -32,6 +32,26 @@ struct Analyze: ParsableCommand {
               teardown analyze --continuous capture-*.pcap.gz
               teardown analyze --continuous --format summary --jobs 1 capture-*.pcap
 
+            CONNECTIONS OVER TIME (contract 1.1)
+              Time alone never ends a connection: a packet that continues its sequence numbers \
+            belongs to it after any silence, and keepalive probes are noted `keepalive`, never \
+            counted as data. Only a new SYN, or sequence numbers that cannot be its, start another. \
+            A segment that comes after its connection was reported is counted as late, not as a \
+            new connection. A connection forced out of a full table is noted `evicted`; its next \
+            packet starts a continuation noted `resumed`.
+
+            MISSING PACKETS (contract 1.6)
+              When a side acknowledges bytes or a FIN the capture never showed, the connection is \
+            noted `packets_missing` with the bytes not captured per side (`notCaptured` in JSON), \
+            and the verdict and first closer follow what the acknowledgements prove.
+
+            PIECES AND COMPRESSION
+              --continuous reads the files of a rotated set (tcpdump -C, -G, -W) as one capture, \
+            in the order of their first timestamps; overlapping files exit 64. Without it, files \
+            whose connections visibly continue into the next get a hint on standard error. Files \
+            compressed with gzip or zstd (recognised by their first bytes, on standard input too) \
+            are read as they are decompressed, never unpacked whole.
+
             THREADS
               Files named separately are analysed at once, one per thread. A single file, or a \
             capture read --continuous, is read on one thread; with --format summary and a second \
@@ -254,7 +274,8 @@ func analyzeFiles(
                 lines?.finish()
             } catch {
                 var unopened = CaptureAnalysis(file: path)
-                unopened.error = .cannotOpen(error.description)
+                // Which piece could not be opened, since the message names none (it names the file).
+                unopened.error = .cannotOpen(continuous ? "\(error.path): \(error.description)" : error.description)
                 analysis = unopened
             }
             stream?.endFile(analysis)

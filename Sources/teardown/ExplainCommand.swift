@@ -4,6 +4,7 @@ import TeardownCapture
 import TeardownExplain
 import TeardownIO
 import TeardownKernel
+import TeardownReport
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,7 @@ import Glibc
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw each connection's teardown as a ladder diagram and say what happened.",
-        usage: "teardown explain [<options>] <file>",
+        usage: "teardown explain [<options>] <file> ...",
         discussion: """
             One arrow per segment between a client and a server column, with its flags, relative \
             sequence and acknowledgement numbers and payload length; long runs of ordinary data are \
@@ -28,18 +29,25 @@ struct Explain: ParsableCommand {
               teardown explain fixtures/pcap/lo-ipv4/close.pcap
               teardown explain capture.pcap --where 'tcp port 8080'
               teardown explain capture.pcap --connection 3 --svg teardown.svg
+              teardown explain --continuous capture-*.pcap.gz --where 'tcp port 8080'
             """
     )
 
     static let defaultLimit = 10
 
-    @Argument(help: ArgumentHelp("A capture file (pcap or pcapng, also .gz or .zst); '-' reads standard input.", valueName: "file"))
+    @Argument(help: ArgumentHelp("A capture file (pcap or pcapng, also .gz or .zst), or with --continuous the pieces of one; '-' reads standard input.", valueName: "file"))
     var arguments: [String] = []
 
     @OptionGroup var input: InputFiles
 
-    /// The one capture file, named with -r or as the argument.
-    var file: String { (input.read + arguments).first ?? "" }
+    /// The capture files named with -r or as arguments: one, or the pieces of one with `--continuous`.
+    var files: [String] { input.read + arguments }
+
+    /// The capture, as messages name it: the file, or the pieces' command line.
+    var file: String { continuous ? ShellWords.command(files) : files.first ?? "" }
+
+    @Flag(help: ArgumentHelp("Read the files as one capture cut into pieces (tcpdump rotation), in the order of their first timestamps; ids are numbered across them, as `analyze --continuous` numbers them."))
+    var continuous = false
 
     @Option(name: .customLong("connection"), help: ArgumentHelp("Explain the connection with this id (as `analyze` numbers them); repeatable.", valueName: "id"))
     var connections: [Int] = []
@@ -60,10 +68,13 @@ struct Explain: ParsableCommand {
     var color: ColorMode = .auto
 
     func validate() throws {
-        let files = input.read + arguments
         if let error = TrailingFilter.error(files, command: "explain", option: "--where") { throw error }
-        if files.count != 1 {
-            throw ValidationError(files.isEmpty ? "Name the capture file to explain." : "explain reads one capture file; \(files.count) were named.")
+        if files.isEmpty { throw ValidationError("Name the capture file to explain.") }
+        if continuous && files.contains("-") {
+            throw ValidationError("--continuous reads files in the order of their timestamps; standard input ('-') cannot be one of them.")
+        }
+        if !continuous && files.count != 1 {
+            throw ValidationError("explain reads one capture file; \(files.count) were named. If they are pieces of one capture (tcpdump -C, -G or -W), add --continuous.")
         }
         if let bad = connections.first(where: { $0 < 1 }) {
             throw ValidationError("--connection takes an id from 1 up (got \(bad)); `teardown analyze FILE` lists the ids.")
@@ -89,9 +100,9 @@ struct Explain: ParsableCommand {
                 throw ExitCode.usage
             }
         }
-        let opened: CaptureFile
+        let opened: CaptureFile?
         do {
-            opened = try CaptureFile(path: file)
+            opened = continuous ? nil : try CaptureFile(path: file)
         } catch {
             Console.error("\(file): \(error)")
             throw ExitCode.cannotOpen
@@ -106,7 +117,17 @@ struct Explain: ParsableCommand {
         }
         let amendment = KernelAmendment()
         options.onCustomBlock = amendment.take
-        var analysis = CaptureAnalyzer.analyze(file: opened, name: file, options: options)
+        var analysis: CaptureAnalysis
+        if let opened {
+            analysis = CaptureAnalyzer.analyze(file: opened, name: file, options: options)
+        } else {
+            do {
+                analysis = try CaptureAnalyzer.analyze(piecesAt: files, options: options)
+            } catch {
+                Console.error("\(error.path): \(error.description)")
+                throw ExitCode.cannotOpen
+            }
+        }
         // The kernel's account, when the file keeps one: causes confirmed, states from the kernel.
         for index in analysis.connections.indices { amendment.apply(to: &analysis.connections[index]) }
         let ids = analysis.connections.map(\.id)
@@ -126,7 +147,8 @@ struct Explain: ParsableCommand {
         let explanations = chosen.compactMap { id in
             byID[id].map { Explainer.explain($0, segments: analysis.segments[id] ?? [], unfold: unfold) }
         }
-        for warning in analysis.warnings { Console.error("\(file): warning: \(warning)") }
+        // A piece's warning names the piece itself.
+        for warning in analysis.warnings { Console.error("\(continuous ? "" : file + ": ")warning: \(warning)") }
         // `--svg -`: the SVG on standard output instead of the text ladder.
         if svg == "-" && explanations.count > 1 {
             Console.error("--svg - writes one SVG to standard output, and \(explanations.count) connections were chosen; choose one with --connection ID, or give --svg a file name")
@@ -138,20 +160,24 @@ struct Explain: ParsableCommand {
             Console.error("explained the first \(limited.shown) of \(limited.of) connections; choose others with --connection ID or --where EXPRESSION")
         }
         if explanations.isEmpty && missing.isEmpty && analysis.error == nil {
-            Console.error(selection != nil ? "no connection has a packet matching '\(selection!)'" : "\(file) holds no TCP connection")
+            Console.error(selection != nil ? "no connection has a packet matching '\(selection!)'" : continuous ? "the pieces \(file) hold no TCP connection" : "\(file) holds no TCP connection")
         }
         if let svg { try writeSVG(explanations, to: svg) }
         if case .interrupted(let signal) = analysis.error {
             Console.error("\(file): \(analysis.error!)")
             throw ExitCode(TerminationSignals.exitCode(for: signal))
         }
+        if case .piecesOverlap = analysis.error {
+            Console.error("error: \(analysis.error!)")
+            throw ExitCode.usage
+        }
         if let error = analysis.error {
-            Console.error("\(file): \(error)")
+            Console.error("\(analysis.pieces.last?.name ?? file): \(error)")
             throw ExitCode.badCapture
         }
         if !missing.isEmpty {
             let count = analysis.connections.count
-            Console.error("\(file) has no connection \(missing.map(String.init).joined(separator: ", ")) (its ids run from 1 to \(count)); `teardown analyze \(file)` lists them")
+            Console.error("\(file) has no connection \(missing.map(String.init).joined(separator: ", ")) (its ids run from 1 to \(count)); `teardown analyze \(continuous ? "--continuous " : "")\(file)` lists them")
             throw ExitCode.usage
         }
     }

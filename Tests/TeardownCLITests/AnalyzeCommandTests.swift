@@ -246,5 +246,10 @@ struct AnalyzeCommandTests {
         #expect(analyze.stdout.contains("--filter"))
         #expect(analyze.stdout.contains("--jobs"))
         #expect(analyze.stdout.contains("THREADS"))
+        // Issue 23: continuity, capture gaps, rotated sets and compressed input are explained.
+        for words in ["Time alone never ends a connection", "`keepalive`", "`evicted`", "`resumed`",
+                      "`packets_missing`", "--continuous", "gzip or zstd"] {
+            #expect(analyze.stdout.contains(words), "analyze --help lacks \(words)")
+        }
     }
 }

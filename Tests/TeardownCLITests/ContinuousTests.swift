@@ -88,6 +88,12 @@ struct ContinuousTests {
                 let check = Command.run(
                     [Command.teardown, "check", "--continuous", "--connections", "\(connections)"] + pieces)
                 #expect(check.status == 0, "\(group)/\(name): \(check.stdout)")
+                // explain draws the same ladders from the pieces as from the whole capture.
+                let ladders = Command.teardown("explain", "--color", "never", whole)
+                let stitchedLadders = Command.run(
+                    [Command.teardown, "explain", "--continuous", "--color", "never"] + pieces.shuffled(using: &random))
+                #expect(stitchedLadders.status == ladders.status)
+                #expect(stitchedLadders.stdout == ladders.stdout, "\(group)/\(name) explain")
                 // Compressed pieces read the same.
                 _ = Command.run(["gzip", pieces[0]])
                 let compressed = Command.run(
@@ -99,8 +105,24 @@ struct ContinuousTests {
 
     @Test("--continuous refuses standard input")
     func standardInput() {
-        let result = Command.teardown("analyze", "--continuous", "-")
-        #expect(result.status == 64)
-        #expect(result.stderr.contains("standard input"))
+        for command in ["analyze", "explain"] {
+            let result = Command.teardown(command, "--continuous", "-")
+            #expect(result.status == 64)
+            #expect(result.stderr.contains("standard input"))
+        }
+    }
+
+    @Test("explain names a piece that cannot be opened, and suggests --continuous for several files")
+    func explainPieces() {
+        let close = Fixtures.path("pcap/lo-ipv4/close.pcap")
+        let missing = Command.teardown("explain", "--continuous", close, "/nonexistent/piece.pcap")
+        #expect(missing.status == 66)
+        #expect(missing.stderr.contains("/nonexistent/piece.pcap: cannot open"))
+        let analyzeMissing = Command.teardown("analyze", "--continuous", close, "/nonexistent/piece.pcap")
+        #expect(analyzeMissing.status == 66)
+        #expect(analyzeMissing.stderr.contains("/nonexistent/piece.pcap: cannot open"))
+        let several = Command.teardown("explain", close, close)
+        #expect(several.status == 64)
+        #expect(several.stderr.contains("add --continuous"))
     }
 }
