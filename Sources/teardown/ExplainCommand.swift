@@ -177,7 +177,8 @@ struct Explain: ParsableCommand {
         }
         if !missing.isEmpty {
             let count = analysis.connections.count
-            Console.error("\(file) has no connection \(missing.map(String.init).joined(separator: ", ")) (its ids run from 1 to \(count)); `teardown analyze \(continuous ? "--continuous " : "")\(file)` lists them")
+            let capture = !continuous ? "\(file) has" : files.count == 1 ? "the piece has" : "the \(files.count) pieces have"
+            Console.error("\(capture) no connection \(missing.map(String.init).joined(separator: ", ")) (the ids run from 1 to \(count)); `teardown analyze \(continuous ? "--continuous " : "")\(file)` lists them")
             throw ExitCode.usage
         }
     }
