@@ -56,7 +56,10 @@ public struct CheckReport: Sendable {
                         "\(label)#\(connection.id) \(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(problems.joined(separator: "; "))",
                         width: width, indent: 2)
                     if showsExplainCommand {
-                        let command = "teardown explain \(ShellWords.quoted(analysis.file)) --connection \(connection.id)"
+                        // The pieces of a capture read --continuous number their connections as one.
+                        let capture = analysis.pieces.isEmpty
+                            ? ShellWords.quoted(analysis.file) : "--continuous " + ShellWords.command(analysis.pieces.map(\.name))
+                        let command = "teardown explain \(capture) --connection \(connection.id)"
                         lines += 11 + command.count <= width ? ["  see it: " + command] : ["  see it:", "  " + command]
                     }
                 }

@@ -112,6 +112,25 @@ struct ContinuousTests {
         }
     }
 
+    @Test("check --continuous suggests an explain command over all the pieces, and that command draws the connection")
+    func checkSuggestsPieces() throws {
+        let close = Fixtures.path("pcap/lo-ipv4/close.pcap")
+        try Self.withPieces(of: close, packets: 3) { pieces in
+            try #require(pieces.count > 1)
+            let check = Command.run([Command.teardown, "check", "--continuous", "--forbid", "abortive"] + pieces.reversed())
+            #expect(check.status == 1)
+            // The command may be wrapped onto the line after "see it:".
+            let words = check.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+            let start = try #require(words.firstIndex(of: "explain"))
+            let suggested = Array(words[start...].prefix { !$0.hasPrefix("check") })
+            #expect(suggested.starts(with: ["explain", "--continuous"]))
+            #expect(Set(suggested).isSuperset(of: pieces))
+            let drawn = Command.run([Command.teardown] + suggested + ["--color", "never"])
+            #expect(drawn.status == 0)
+            #expect(drawn.stdout == Command.teardown("explain", "--color", "never", close).stdout)
+        }
+    }
+
     @Test("explain names a piece that cannot be opened, and suggests --continuous for several files")
     func explainPieces() {
         let close = Fixtures.path("pcap/lo-ipv4/close.pcap")
