@@ -156,7 +156,8 @@ public enum ResultDelivery {
     case collect
     /// Handed to the closure as soon as it finishes (teardown plus linger, or idle), with the
     /// number of fractional digits of the capture's timestamps, and not kept: memory then depends
-    /// on concurrent connections only.
+    /// on concurrent connections only. With a ``AnalysisOptions/selector``, only the connections
+    /// it matched by the time they finish are handed on.
     case stream((_ connection: Connection, _ timestampDigits: Int) -> Void)
     /// Only counted (``CaptureAnalysis/verdictCounts``, `connectionCount`, `totalLostBytes`): no
     /// ``Connection`` is built.
@@ -305,10 +306,20 @@ public enum CaptureAnalyzer {
         }
         switch options.delivery {
         case .collect, .stream:
+            let selection = Selection()
             var onConnection: ((Connection, Int) -> Void)?
-            if case .stream(let body) = options.delivery { onConnection = body }
+            if case .stream(let body) = options.delivery {
+                onConnection = body
+                if options.selector != nil {
+                    // Only the matched connections go on (all their segments were read before
+                    // they finish), and each id is forgotten as it goes.
+                    onConnection = { connection, digits in
+                        if selection.ids.remove(connection.id) != nil { body(connection, digits) }
+                    }
+                }
+            }
             var observer = ResultObserver(tracksZeek: options.tracksZeek, infersStates: options.infersStates, onConnection: onConnection)
-            var analysis = run(input, nextWindow, nextPiece, observer: &observer, selection: Selection())
+            var analysis = run(input, nextWindow, nextPiece, observer: &observer, selection: selection)
             observer.tally.store(in: &analysis)
             if onConnection == nil { analysis.connections = observer.collected.sorted { $0.id < $1.id } }
             return analysis

@@ -36,41 +36,45 @@ public struct CheckReport: Sendable {
 
     /// Checks the selected connections of every analysis (counts are over all of them together).
     public func evaluate(_ analyses: [CaptureAnalysis]) -> Outcome {
+        let captures = analyses.map { analysis in
+            let capture = CheckedCapture(report: self, label: analyses.count > 1 ? "\(analysis.file): " : "", keepsCases: true)
+            for connection in analysis.selectedConnections { capture.add(connection) }
+            capture.end(analysis)
+            return capture
+        }
+        return outcome(of: captures)
+    }
+
+    /// The check of captures whose selected connections were given to each as they finished
+    /// (counts are over all of them together); a capture whose analysis did not end is left out.
+    public func outcome(of captures: [CheckedCapture]) -> Outcome {
         var junit = JUnitReport(expectation: expectation.summary)
         var lines: [String] = []
         var failedConnections = 0
         var captureFailures = 0
         var selectedTotal = 0
-        let named = analyses.count > 1
-        for analysis in analyses {
-            let label = named ? "\(analysis.file): " : ""
+        for capture in captures {
+            guard let analysis = capture.analysis else { continue }
             let captureProblems = problems(of: analysis)
-            var cases: [JUnitReport.Case] = []
-            let selected = analysis.selectedConnections
-            selectedTotal += selected.count
-            for connection in selected {
-                let problems = expectation.violations(connection)
-                if !problems.isEmpty {
-                    failedConnections += 1
-                    lines += TextWrap.lines(
-                        "\(label)#\(connection.id) \(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(problems.joined(separator: "; "))",
-                        width: width, indent: 2)
-                    if showsExplainCommand {
-                        // The pieces of a capture read --continuous number their connections as one.
-                        let capture = analysis.pieces.isEmpty
-                            ? ShellWords.quoted(analysis.file) : "--continuous " + ShellWords.command(analysis.pieces.map(\.name))
-                        let command = "teardown explain \(capture) --connection \(connection.id)"
-                        lines += 11 + command.count <= width ? ["  see it: " + command] : ["  see it:", "  " + command]
-                    }
+            selectedTotal += capture.selected
+            failedConnections += capture.failures.count
+            for failure in capture.failures.sorted(by: { $0.id < $1.id }) {
+                lines += TextWrap.lines(failure.text, width: width, indent: 2)
+                if showsExplainCommand {
+                    // The pieces of a capture read --continuous number their connections as one.
+                    let file = analysis.pieces.isEmpty
+                        ? ShellWords.quoted(analysis.file) : "--continuous " + ShellWords.command(analysis.pieces.map(\.name))
+                    let command = "teardown explain \(file) --connection \(failure.id)"
+                    lines += 11 + command.count <= width ? ["  see it: " + command] : ["  see it:", "  " + command]
                 }
-                cases.append(JUnitReport.Case(connection: connection, problems: problems))
             }
-            for problem in captureProblems { lines += TextWrap.lines("\(label)\(problem)", width: width, indent: 2) }
+            for problem in captureProblems { lines += TextWrap.lines("\(capture.label)\(problem)", width: width, indent: 2) }
             if !captureProblems.isEmpty { captureFailures += 1 }
+            let cases = capture.cases.sorted { $0.connection.id < $1.connection.id }
             junit.suites.append(JUnitReport.Suite(file: analysis.file, cases: cases, captureProblems: captureProblems))
         }
         var passed = failedConnections == 0 && captureFailures == 0
-        if !analyses.isEmpty, let problem = expectation.countViolation(selectedTotal) {
+        if !junit.suites.isEmpty, let problem = expectation.countViolation(selectedTotal) {
             lines += TextWrap.lines(problem, width: width, indent: 2)
             passed = false
             junit.suites[junit.suites.count - 1].captureProblems.append(problem)
@@ -104,4 +108,46 @@ public struct CheckReport: Sendable {
         }
         return problems
     }
+}
+
+/// One capture's part of a check, built from its selected connections as they finish, in any
+/// order (``CheckReport/outcome(of:)`` puts them in id order): what a failing connection broke is
+/// kept in words, and each connection only for a JUnit report, so that memory grows with the
+/// failures, not with the connections checked. Used by one thread at a time.
+public final class CheckedCapture: @unchecked Sendable {
+    let report: CheckReport
+    /// Put before each failure and capture problem: the file's name when several are checked.
+    let label: String
+    let keepsCases: Bool
+    /// The connections given.
+    private(set) var selected = 0
+    /// The failing connections' ids and what they broke, in words.
+    private(set) var failures: [(id: Int, text: String)] = []
+    /// Every connection given with what it broke (with `keepsCases`), for the JUnit report.
+    private(set) var cases: [JUnitReport.Case] = []
+    /// The capture's analysis, once it ended.
+    private(set) var analysis: CaptureAnalysis?
+
+    /// - Parameter keepsCases: keep every connection for the JUnit report (``CheckReport/Outcome/junit``
+    ///   then lists them); without, its suites hold no connection cases.
+    public init(report: CheckReport, label: String, keepsCases: Bool) {
+        self.report = report
+        self.label = label
+        self.keepsCases = keepsCases
+    }
+
+    /// A selected connection of the capture finished.
+    public func add(_ connection: Connection) {
+        selected += 1
+        let problems = report.expectation.violations(connection)
+        if !problems.isEmpty {
+            failures.append(
+                (connection.id,
+                 "\(label)#\(connection.id) \(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(problems.joined(separator: "; "))"))
+        }
+        if keepsCases { cases.append(JUnitReport.Case(connection: connection, problems: problems)) }
+    }
+
+    /// The capture's analysis ended (its counts, warnings and error are final).
+    public func end(_ analysis: CaptureAnalysis) { self.analysis = analysis }
 }

@@ -157,7 +157,20 @@ enum StreamMode {
     /// Written into a report as it finishes (text, json, zeek) and dropped; the files are analysed
     /// one after the other, so that each file's part of the report is whole.
     case report(ReportStream)
+    /// Given, as it finishes, to a sink of its job's own (made for the job's index, on the thread
+    /// that analyses it) and dropped; the sink gets the analysis when it ends. Jobs run in parallel.
+    case each((_ job: Int) -> CaptureSink)
 }
+
+/// What a job of ``analyzeFiles`` with ``StreamMode/each(_:)`` hands its connections to.
+protocol CaptureSink: AnyObject {
+    /// A connection finished (with a selector, only those it matched).
+    func add(_ connection: Connection)
+    /// The analysis ended; its counts, warnings and error are final.
+    func end(_ analysis: CaptureAnalysis)
+}
+
+extension CheckedCapture: CaptureSink {}
 
 extension CaptureAnalysis {
     /// Whether the file could be opened (an entry for one that could not carries the reason).
@@ -208,6 +221,8 @@ func analyzeFiles(
         while TerminationSignals.received == nil, let index = queue.withLock({ $0.next() }) {
             let paths = jobs[index], path = paths[0]
             stream?.beginFile(path, index: index)
+            let sink: CaptureSink?
+            if case .each(let makeSink) = mode { sink = makeSink(index) } else { sink = nil }
             var analysis: CaptureAnalysis
             do {
                 var options = AnalysisOptions(filter: filter, selector: selector)
@@ -262,6 +277,12 @@ func analyzeFiles(
                         stream?.connection(connection, timestampDigits: digits)
                     }
                     options.onInputPause = { StandardOutput.flush() }
+                case .each:
+                    options.delivery = .stream { connection, _ in
+                        var connection = connection
+                        amendment.apply(to: &connection)
+                        sink?.add(connection)
+                    }
                 }
                 if continuous {
                     analysis = try CaptureAnalyzer.analyze(
@@ -279,6 +300,7 @@ func analyzeFiles(
                 analysis = unopened
             }
             stream?.endFile(analysis)
+            sink?.end(analysis)
             results.withLock { $0[index] = analysis }
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Synchronization
 import TeardownIO
 import TeardownAnalysis
 import TeardownCapture
@@ -234,25 +235,36 @@ struct Check: ParsableCommand {
             Console.error("cannot write the JUnit report to \(junit): \(String(cString: strerror(errno))); choose a writable path with --junit")
             throw ExitCode.cannotOpen
         }
-        var analyses: [CaptureAnalysis] = []
         var exitCode = ExitCode.success
         var commandStatus: Int32 = 0
+        // A live capture is not kept: no `teardown explain` command to give for it.
+        let report = CheckReport(
+            expectation: expectation, allowTruncated: allowTruncated, allowDrops: allowDrops, showsExplainCommand: !live,
+            width: TerminalWidth.columns)
+        let outcome: CheckReport.Outcome
         if live {
             let (analysis, status) = try captureLive(selector: selector)
-            analyses.append(analysis)
             commandStatus = status
             if let signal = TerminationSignals.received { exitCode = ExitCode(TerminationSignals.exitCode(for: signal)) }
+            outcome = report.evaluate([analysis])
         } else {
-            // States are inferred only for an expectation that judges them: the report prints none.
-            (analyses, exitCode) = analyzeFiles(
-                files, filter: packetFilter, selector: selector, continuous: continuous,
-                infersStates: expectation.judgesStates)
+            // Each connection is checked as it finishes and dropped (memory stays with the
+            // connections held, whatever the capture's size), the files in parallel. States are
+            // inferred only for an expectation that judges them: the report prints none.
+            let named = !continuous && files.count > 1
+            let captures = Mutex<[Int: CheckedCapture]>([:])
+            let keepsCases = junit != nil
+            (_, exitCode) = analyzeFiles(
+                files, filter: packetFilter, selector: selector,
+                mode: .each { index in
+                    let capture = CheckedCapture(report: report, label: named ? "\(files[index]): " : "", keepsCases: keepsCases)
+                    captures.withLock { $0[index] = capture }
+                    return capture
+                },
+                continuous: continuous, infersStates: expectation.judgesStates)
+            let ended = captures.withLock { $0 }
+            outcome = report.outcome(of: ended.keys.sorted().map { ended[$0]! })
         }
-        // A live capture is not kept: no `teardown explain` command to give for it.
-        let outcome = CheckReport(
-            expectation: expectation, allowTruncated: allowTruncated, allowDrops: allowDrops, showsExplainCommand: !live,
-            width: TerminalWidth.columns
-        ).evaluate(analyses)
         Console.write(outcome.text)
         if let junit {
             guard Console.writeFile(outcome.junit.render(), to: junit) else {

@@ -1,6 +1,9 @@
+import Foundation
 import FoundationXML
 import Testing
+import TeardownAnalysis
 import TeardownTestSupport
+import TeardownWire
 
 /// `teardown check` on the fixtures: every option, every exit code, the reason lines and JUnit XML.
 @Suite("teardown check")
@@ -8,6 +11,53 @@ struct CheckCommandTests {
     static let close = Fixtures.path("pcap/lo-ipv4/close.pcap")
     static let graceful = Fixtures.path("pcap/lo-ipv4/graceful.pcap")
     static let mixed = Fixtures.path("derived/mixed-linktypes.pcapng")
+
+    /// check evaluates each connection as it finishes (memory stays with the connections held):
+    /// here the first connection (reset after 100 s) finishes after the next two (reset after a
+    /// second, lingered and expired), yet the report and the JUnit cases are in id order.
+    @Test("connections that finish out of id order are reported in id order, in the text and the JUnit report")
+    func finishOrder() throws {
+        var segments: [TCPSegment] = []
+        for (index, (start, length)) in [(0, 100), (1, 1), (2, 1)].enumerated() {
+            var c = Conversation()
+            c.clientAddress = SocketAddress(address: IPAddress("10.0.0.1")!, port: UInt16(40000 + index))
+            c.time += Int64(start) * 1_000_000_000
+            c.handshake()
+            c.data(.client, 10)
+            c.time += Int64(length) * 1_000_000_000
+            c.rst(.server)
+            segments += c.segments
+        }
+        // A fourth connection's 3,000 packets from 10 s on: expiry rounds (every 1,024 packets)
+        // come after the short ones' linger, and finish them while the first is still open.
+        var filler = Conversation()
+        filler.clientAddress = SocketAddress(address: IPAddress("10.0.0.1")!, port: 40003)
+        filler.time += 10_000_000_000
+        filler.handshake()
+        for _ in 0..<1500 {
+            filler.data(.client, 100)
+            filler.ack(.server)
+        }
+        segments += filler.segments
+        var writer = PcapWriter()
+        for segment in segments.sorted(by: { $0.timestamp.nanoseconds < $1.timestamp.nanoseconds }) { writer.append(segment) }
+        let path = "/tmp/teardown-check-order-\(getpid()).pcap", junit = path + ".xml"
+        defer {
+            unlink(path)
+            unlink(junit)
+        }
+        try Data(writer.bytes).write(to: URL(fileURLWithPath: path))
+        let result = Command.teardown("check", "--forbid", "abortive", "--junit", junit, path, environment: ["COLUMNS": "400"])
+        #expect(result.status == 1)
+        let ids = result.stdout.split(separator: "\n").filter { $0.hasPrefix("#") }.map { $0.prefix(2) }
+        #expect(ids == ["#1", "#2", "#3"])
+        #expect(result.stdout.hasSuffix("check failed: 3 of 4 connections broke the expectation (not abortive)\n"))
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        let cases = xml.components(separatedBy: "\n").filter { $0.contains("<testcase") && $0.contains("connection") }
+        #expect(cases.count == 4)
+        let order = ["10.0.0.1:40000", "10.0.0.1:40001", "10.0.0.1:40002"].map { xml.range(of: $0)?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil } && order == order.sorted { $0! < $1! })
+    }
 
     @Test("a held expectation exits 0 with a summary")
     func passes() {
