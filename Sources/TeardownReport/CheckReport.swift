@@ -70,7 +70,7 @@ public struct CheckReport: Sendable {
             }
             for problem in captureProblems { lines += TextWrap.lines("\(capture.label)\(problem)", width: width, indent: 2) }
             if !captureProblems.isEmpty { captureFailures += 1 }
-            let cases = capture.cases.sorted { $0.connection.id < $1.connection.id }
+            let cases = capture.cases.sorted { $0.id < $1.id }
             junit.suites.append(JUnitReport.Suite(file: analysis.file, cases: cases, captureProblems: captureProblems))
         }
         var passed = failedConnections == 0 && captureFailures == 0
@@ -141,9 +141,7 @@ public final class CheckedCapture: @unchecked Sendable {
         selected += 1
         let problems = report.expectation.violations(connection)
         if !problems.isEmpty {
-            failures.append(
-                (connection.id,
-                 "\(label)#\(connection.id) \(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(problems.joined(separator: "; "))"))
+            failures.append((connection.id, label + Evidence.failure(connection, problems: problems)))
         }
         if keepsCases { cases.append(JUnitReport.Case(connection: connection, problems: problems)) }
     }

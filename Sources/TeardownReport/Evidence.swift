@@ -60,4 +60,10 @@ public enum Evidence {
     public static func endpoints(_ connection: Connection) -> String {
         "\(connection.client) → \(connection.server)"
     }
+
+    /// A connection that broke an expectation, in one line: `#3 A → B abortive: what happened;
+    /// what it broke`.
+    public static func failure(_ connection: Connection, problems: [String]) -> String {
+        "#\(connection.id) \(endpoints(connection)) \(connection.verdict): \(phrase(connection)); \(problems.joined(separator: "; "))"
+    }
 }

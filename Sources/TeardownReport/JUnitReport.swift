@@ -7,14 +7,26 @@ import TeardownAnalysis
 /// run to run, unlike the client's port; a `<failure>` carries the evidence and the id), plus one test case per capture named `capture and selection` for the checks that
 /// are about the capture rather than one connection (readable, not cut short, no drops, count).
 public struct JUnitReport: Sendable {
-    /// One checked connection.
+    /// One checked connection: only what its test case shows, so that a check of many
+    /// connections keeps a few words for each that passed.
     public struct Case: Sendable {
-        public var connection: Connection
+        /// The connection's id (the cases of a suite are in its order).
+        public var id: Int
+        /// The connection's server: a case is named by it and by the connection's place among
+        /// those to it.
+        public var server: SocketAddress
         /// Empty when the expectation held.
         public var problems: [String]
+        /// With problems: the failure's message and the connection as a JSON Lines line.
+        var failure: (message: String, connection: String)?
+
         public init(connection: Connection, problems: [String]) {
-            self.connection = connection
+            id = connection.id
+            server = connection.server
             self.problems = problems
+            if !problems.isEmpty {
+                failure = (Evidence.failure(connection, problems: problems), JSONReport.line(connection, timestampDigits: 6, file: nil))
+            }
         }
     }
 
@@ -58,14 +70,12 @@ public struct JUnitReport: Sendable {
             // among those to it, not the client's ephemeral port or the id.
             var toServer: [SocketAddress: Int] = [:]
             for item in suite.cases {
-                let connection = item.connection
-                toServer[connection.server, default: 0] += 1
-                let name = "to \(connection.server), connection \(toServer[connection.server]!)"
+                toServer[item.server, default: 0] += 1
+                let name = "to \(item.server), connection \(toServer[item.server]!)"
                 xml += "    <testcase classname=\"\(Self.escape(suite.file))\" name=\"\(Self.escape(name))\">\n"
-                if !item.problems.isEmpty {
-                    let message = "#\(connection.id) \(Evidence.endpoints(connection)) \(connection.verdict): \(Evidence.phrase(connection)); \(item.problems.joined(separator: "; "))"
-                    xml += "      <failure message=\"\(Self.escape(message))\">expected: \(Self.escape(expectation))\n"
-                    xml += "\(Self.escape(JSONReport.line(connection, timestampDigits: 6, file: nil)))</failure>\n"
+                if let failure = item.failure {
+                    xml += "      <failure message=\"\(Self.escape(failure.message))\">expected: \(Self.escape(expectation))\n"
+                    xml += "\(Self.escape(failure.connection))</failure>\n"
                 }
                 xml += "    </testcase>\n"
             }
