@@ -58,13 +58,13 @@ public struct CheckReport: Sendable {
             let captureProblems = problems(of: analysis)
             selectedTotal += capture.selected
             failedConnections += capture.failures.count
+            // The pieces of a capture read --continuous number their connections as one.
+            let explained = analysis.pieces.isEmpty
+                ? ShellWords.quoted(analysis.file) : "--continuous " + ShellWords.command(analysis.pieces.map(\.name))
             for failure in capture.failures.sorted(by: { $0.id < $1.id }) {
                 lines += TextWrap.lines(failure.text, width: width, indent: 2)
                 if showsExplainCommand {
-                    // The pieces of a capture read --continuous number their connections as one.
-                    let file = analysis.pieces.isEmpty
-                        ? ShellWords.quoted(analysis.file) : "--continuous " + ShellWords.command(analysis.pieces.map(\.name))
-                    let command = "teardown explain \(file) --connection \(failure.id)"
+                    let command = "teardown explain \(explained) --connection \(failure.id)"
                     lines += 11 + command.count <= width ? ["  see it: " + command] : ["  see it:", "  " + command]
                 }
             }

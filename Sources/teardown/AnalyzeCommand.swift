@@ -77,7 +77,7 @@ struct Analyze: ParsableCommand {
         if files.isEmpty { throw ValidationError("Name at least one capture file.") }
         if let error = TrailingFilter.error(files, command: "analyze", option: "--filter") { throw error }
         if continuous && files.contains("-") {
-            throw ValidationError("--continuous reads files in the order of their timestamps; standard input ('-') cannot be one of them.")
+            throw InputFiles.continuousFromStandardInput
         }
         if let jobs, !(1...1024).contains(jobs) { throw ValidationError("--jobs must be between 1 and 1024.") }
         if !(0...1e9).contains(linger) { throw ValidationError("--linger must be between 0 and 10^9 seconds.") }

@@ -71,10 +71,10 @@ struct Explain: ParsableCommand {
         if let error = TrailingFilter.error(files, command: "explain", option: "--where") { throw error }
         if files.isEmpty { throw ValidationError("Name the capture file to explain.") }
         if continuous && files.contains("-") {
-            throw ValidationError("--continuous reads files in the order of their timestamps; standard input ('-') cannot be one of them.")
+            throw InputFiles.continuousFromStandardInput
         }
         if !continuous && files.count != 1 {
-            throw ValidationError("explain reads one capture file; \(files.count) were named. If they are pieces of one capture (tcpdump -C, -G or -W), add --continuous.")
+            throw ValidationError("explain reads one file; for the pieces of one capture, add --continuous.")
         }
         if let bad = connections.first(where: { $0 < 1 }) {
             throw ValidationError("--connection takes an id from 1 up (got \(bad)); `teardown analyze FILE` lists the ids.")

@@ -36,6 +36,10 @@ struct ReportOptions: ParsableArguments {
 struct InputFiles: ParsableArguments {
     @Option(name: .customShort("r"), help: ArgumentHelp("Read this capture file, as tcpdump -r does (repeatable; the same as naming it).", valueName: "file"))
     var read: [String] = []
+
+    /// `--continuous` given with standard input among the files (`analyze`, `explain`).
+    static let continuousFromStandardInput = ValidationError(
+        "--continuous orders files by their timestamps: not standard input ('-').")
 }
 
 /// tcpdump's habit of a filter expression after the file (`x.pcap port 8000`): the words from the
